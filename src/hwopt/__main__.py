@@ -1,0 +1,3 @@
+from hwopt.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""The ``hwopt`` command line: the only place that parses argv, prints or exits.
+
+Each sub-command lives in its own module ``hwopt.cli._<name>`` exposing
+``register(subparsers)``; adding a command is one module plus one entry in ``COMMANDS``.
+Every :class:`~hwopt.errors.HwoptError` becomes one ``error: ...`` line on stderr and exit
+status 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+import warnings
+
+from hwopt import __version__
+from hwopt.errors import HwoptError
+
+#: sub-command modules, in the order ``hwopt --help`` lists them
+COMMANDS = [
+    "search",
+    "resume",
+    "report",
+    "spaces",
+    "benchmarks",
+    "bench",
+    "measure",
+    "export",
+    "estimate",
+    "hardware",
+    "costmodel",
+    "llm",
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one ``error:`` line and exit status 2."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        sys.stderr.write(f"error: {message} (see: {self.prog} --help)\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hwopt", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"hwopt {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"hwopt.cli._{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"hwopt.cli._{name}":
+                raise
+            continue  # command not built yet in this checkout
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s: %(message)s"
+    )
+    if not args.debug:
+        logging.getLogger("optuna").setLevel(logging.WARNING)
+    if args.command is None:
+        args = parser.parse_args(["search", *argv])  # the main job on its built-in default
+    try:
+        with warnings.catch_warnings():
+            if not args.debug:
+                warnings.simplefilter("default")
+            return int(args.func(args) or 0)
+    except HwoptError as exc:
+        if args.debug:
+            raise
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted; completed evaluations are saved (hwopt resume STUDY)\n")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
