@@ -1,0 +1,16 @@
+"""Model spaces: search spaces bound to model factories (super-networks and model families).
+
+``SPACES`` maps names to ModelSpace classes, imported lazily (torch loads only when used).
+"""
+
+from hwopt._registry import Registry
+from hwopt.supernets._base import ModelSpace
+
+SPACES: Registry[type[ModelSpace]] = Registry("space")
+
+__all__ = ["ModelSpace", "SPACES", "get_space"]
+
+
+def get_space(name: str, **kwargs) -> ModelSpace:
+    """Instantiate the model space ``name`` (e.g. ``"ofa-mbv3"``)."""
+    return SPACES.create(name, **kwargs)

@@ -1,0 +1,46 @@
+"""ModelSpace: a search space bound to a model factory (a super-network or a model family).
+
+A new super-network is one module with a ModelSpace subclass plus one entry in ``SPACES``
+(``hwopt/supernets/__init__.py``). Its space, model factory, metrics and default objectives
+live on the class, never in if/elif chains elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from hwopt.errors import SpaceError
+from hwopt.space import Config, SearchSpace
+
+
+class ModelSpace(ABC):
+    """Configs → standalone ``torch.nn.Module`` sub-networks (with inherited weights if any)."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    #: objectives ``hwopt search --space NAME`` optimises when none are given
+    default_objectives: ClassVar[tuple[str, ...]] = ("accuracy:max", "latency:min")
+
+    @property
+    @abstractmethod
+    def space(self) -> SearchSpace:
+        """The searchable parameters."""
+
+    @abstractmethod
+    def build(self, config: Config) -> Any:
+        """A standalone ``torch.nn.Module`` for ``config`` (weights copied from the super-network)."""
+
+    @abstractmethod
+    def input_shape(self, config: Config, batch_size: int = 1) -> tuple[int, ...]:
+        """Shape of one input batch for the model of ``config``."""
+
+    def parse_config(self, obj: Any) -> Config:
+        """A config from a dict or a JSON string, validated against the space."""
+        if isinstance(obj, str):
+            try:
+                obj = json.loads(obj)
+            except json.JSONDecodeError as exc:
+                raise SpaceError(f"config is not valid JSON: {exc.msg} at position {exc.pos}") from None
+        return self.space.validate(obj)
