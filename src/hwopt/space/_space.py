@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -31,10 +31,19 @@ class SearchSpace:
     every config must satisfy (e.g. ``"sum(d) <= 15"``).
     """
 
-    def __init__(self, parameters: Sequence[Parameter], constraints: Sequence[str] = (), name: str = ""):
+    def __init__(
+        self,
+        parameters: Sequence[Parameter],
+        constraints: Sequence[str] = (),
+        name: str = "",
+        canonicalize: Callable[[Config], Config] | None = None,
+    ):
         if not parameters:
             raise SpaceError("a search space needs at least one parameter")
         self.name = name
+        #: optional hook mapping a masked config to its representative (e.g. isomorphic cells);
+        #: spaces defined in Python may set it, space files cannot
+        self.canonicalize = canonicalize
         self.parameters: list[Parameter] = list(parameters)
         self._by_name: dict[str, Parameter] = {}
         for p in self.parameters:
@@ -182,7 +191,8 @@ class SearchSpace:
                 if act and v is None:
                     raise SpaceError(f"parameter {name!r} is active but None")
                 out[name] = v if act else None
-        return {p.name: out[p.name] for p in self.parameters}
+        out = {p.name: out[p.name] for p in self.parameters}
+        return self.canonicalize(out) if self.canonicalize else out
 
     def hash(self, config: Any) -> str:
         """Stable 16-hex-digit hash of the canonical form (same across processes and versions)."""

@@ -22,6 +22,8 @@ class ModelSpace(ABC):
     description: ClassVar[str] = ""
     #: objectives ``hwopt search --space NAME`` optimises when none are given
     default_objectives: ClassVar[tuple[str, ...]] = ("accuracy:max", "latency:min")
+    #: distinct configs ``hwopt search --space NAME`` evaluates when no budget is given
+    default_budget: ClassVar[int] = 50
 
     @property
     @abstractmethod

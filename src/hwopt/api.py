@@ -1,0 +1,130 @@
+"""The Python API of the main jobs: ``search`` and ``resume``.
+
+Everything needed to rebuild a run (benchmark or model space and their options, objectives,
+strategy and its options, seed, budget) is stored in the study's settings, so
+``resume(study)`` continues exactly where a killed process stopped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from hwopt.errors import ConfigError, ObjectiveError
+from hwopt.evaluators import Evaluator, parse_objectives
+from hwopt.strategies import DEFAULT_STRATEGY, get_strategy
+from hwopt.study import Progress, Study, get_executor, optimize
+
+#: where the main job runs when no space or benchmark is given
+DEFAULT_BENCHMARK = "nasbench-graph:cora"
+#: distinct configs a benchmark search evaluates when no budget is given
+DEFAULT_BUDGET = 300
+
+
+def _space_class(name: str):
+    from hwopt.supernets import SPACES
+
+    return SPACES.get(name)
+
+
+def make_evaluator(settings: dict[str, Any]) -> Evaluator:
+    """The evaluator a study's settings describe (a tabular benchmark or a model space)."""
+    if settings.get("benchmark"):
+        from hwopt.benchmarks import get_benchmark
+
+        return get_benchmark(settings["benchmark"], **settings.get("benchmark_options", {}))
+    if settings.get("space"):
+        from hwopt.supernets import get_space
+
+        model_space = get_space(settings["space"], **settings.get("space_options", {}))
+        metrics = sorted({o["name"] for o in settings["objectives"]} | {c["name"] for c in settings.get("constraints", [])})
+        return model_space.make_evaluator(metrics, **settings.get("evaluator_options", {}))
+    raise ConfigError("the study settings name neither a benchmark nor a space")
+
+
+def _check_metrics(evaluator: Evaluator, names: Sequence[str]) -> None:
+    unknown = [n for n in names if n not in evaluator.metrics]
+    if unknown:
+        raise ObjectiveError(
+            f"unknown metric {unknown[0]!r}; {getattr(evaluator, 'spec', 'this space')} has: {', '.join(evaluator.metrics)}"
+        )
+
+
+def _hv_fn(evaluator: Evaluator, study: Study):
+    if hasattr(evaluator, "hv_fraction"):
+        return lambda F: evaluator.hv_fraction(F, study.objectives)
+    return None
+
+
+def search(
+    *,
+    study: str | Path | None,
+    benchmark: str | None = None,
+    benchmark_options: dict[str, Any] | None = None,
+    space: str | None = None,
+    space_options: dict[str, Any] | None = None,
+    evaluator_options: dict[str, Any] | None = None,
+    objectives: Sequence[str] | None = None,
+    strategy: str = DEFAULT_STRATEGY,
+    strategy_options: dict[str, Any] | None = None,
+    budget: int | None = None,
+    seed: int | None = 0,
+    n_jobs: int = 1,
+    progress: Progress | None = None,
+    study_name: str = "hwopt",
+) -> Study:
+    """Create a study and run a search in it; returns the study."""
+    if benchmark is None and space is None:
+        benchmark = DEFAULT_BENCHMARK
+    if budget is None:
+        budget = DEFAULT_BUDGET if benchmark else _space_class(space).default_budget
+    if budget < 1:
+        raise ConfigError(f"budget must be at least 1, got {budget}")
+    settings: dict[str, Any] = {
+        "benchmark": benchmark, "benchmark_options": benchmark_options or {},
+        "space": space, "space_options": space_options or {}, "evaluator_options": evaluator_options or {},
+        "strategy": strategy, "strategy_options": strategy_options or {}, "seed": seed, "budget": budget,
+        "n_jobs": n_jobs,
+    }
+    strat = get_strategy(strategy, seed=seed, **(strategy_options or {}))
+    if objectives is None:
+        probe = make_evaluator({**settings, "objectives": [], "constraints": []}) if benchmark else None
+        if benchmark:
+            objectives = list(probe.default_objectives)
+        else:
+            from hwopt.supernets import get_space
+
+            objectives = list(get_space(space, **(space_options or {})).default_objectives)
+    objs, cons = parse_objectives(objectives)
+    settings["objectives"] = [{"name": o.name, "direction": o.direction} for o in objs]
+    settings["constraints"] = [{"name": c.name, "op": c.op, "bound": c.bound} for c in cons]
+    evaluator = make_evaluator(settings)
+    _check_metrics(evaluator, [o.name for o in objs] + [c.name for c in cons])
+    settings["evaluator_context"] = evaluator.context()
+    st = Study.create(study, objs, cons, settings=settings, name=study_name)
+    _run(st, evaluator, strat, budget, n_jobs, progress)
+    return st
+
+
+def resume(study: str | Path, *, budget: int | None = None, progress: Progress | None = None,
+           study_name: str | None = None) -> Study:
+    """Continue a study until its budget (or a new, larger ``budget``) of distinct configs is reached."""
+    st = Study.load(study, study_name)
+    s = st.settings
+    if budget is not None:
+        st.set_setting("budget", budget)
+    evaluator = make_evaluator(s)
+    strat = get_strategy(s["strategy"], seed=s.get("seed"), **s.get("strategy_options", {}))
+    _run(st, evaluator, strat, int(s["budget"]), int(s.get("n_jobs", 1)), progress)
+    return st
+
+
+def _run(st: Study, evaluator: Evaluator, strat, budget: int, n_jobs: int, progress: Progress | None) -> None:
+    exact = getattr(evaluator, "exact_fn", None)
+    names = [o.name for o in st.objectives]
+    exact_cols = [i for i, n in enumerate(names) if n in getattr(evaluator, "exact_metrics", ())]
+    optimize(
+        st, evaluator, strat, budget, executor=get_executor(n_jobs), progress=progress,
+        hv_fn=_hv_fn(evaluator, st),
+        exact=exact(st.objectives) if (exact and exact_cols) else None, exact_columns=exact_cols,
+    )

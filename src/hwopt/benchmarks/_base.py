@@ -1,0 +1,130 @@
+"""Tabular benchmarks: a space plus a table of real measured metrics for every config.
+
+Because every config is in the table, a benchmark knows its true Pareto front, and a search's
+hypervolume can be given as ``hv_fraction`` = HV(found) / HV(true front) under one fixed
+convention: each objective scaled to [0, 1] by the benchmark's global min and max over all
+configs (maximised objectives flipped), reference point 1.1 in every scaled objective.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from functools import cached_property
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+import pandas as pd
+
+from hwopt.errors import EvaluationError, ObjectiveError
+from hwopt.evaluators import Evaluator, Objective
+from hwopt.space import Config, SearchSpace
+
+REFERENCE = 1.1
+
+
+class TabularBenchmark(Evaluator, ABC):
+    """An Evaluator backed by a table: ``keys`` (one per config) and one column per metric."""
+
+    #: registry prefix, e.g. "nb201"
+    prefix: ClassVar[str] = ""
+    default_objectives: tuple[str, ...] = ()
+    #: metrics that are cheap and exact to compute (predictor strategies compute, not predict them)
+    exact_metrics: tuple[str, ...] = ()
+
+    def __init__(self, spec: str):
+        self.spec = spec
+
+    # -- subclasses provide ---------------------------------------------------------
+    @property
+    @abstractmethod
+    def space(self) -> SearchSpace: ...
+
+    @abstractmethod
+    def _load(self) -> pd.DataFrame:
+        """The table: index = config hash (``space.hash``), columns = ``config`` (dict) + metrics."""
+
+    # -- table ------------------------------------------------------------------------
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        df = self._load()
+        assert df.index.is_unique, "benchmark table index (config hash) must be unique"
+        return df
+
+    @property
+    def metrics(self) -> dict[str, str]:  # type: ignore[override]
+        return dict(self._metric_directions)
+
+    _metric_directions: dict[str, str] = {}
+
+    def evaluate(self, config: Config) -> dict[str, Any]:
+        key = self.space.hash(config)
+        try:
+            row = self.table.loc[key]
+        except KeyError:
+            raise EvaluationError(f"config is not in the {self.spec} table") from None
+        return {m: float(row[m]) for m in self.metrics}
+
+    def context(self) -> dict[str, Any]:
+        return {"benchmark": self.spec, "n_configs": int(len(self.table))}
+
+    def all_configs(self) -> list[Config]:
+        return list(self.table["config"])
+
+    def encoded(self) -> np.ndarray:
+        """Encodings of every config in the table (row order = ``table`` order)."""
+        return self._encoded
+
+    @cached_property
+    def _encoded(self) -> np.ndarray:
+        return self.space.encode_many(self.table["config"])
+
+    # -- hypervolume convention ---------------------------------------------------------
+    def _scaled(self, F: np.ndarray, objectives: Sequence[Objective]) -> np.ndarray:
+        """Minimisation-form F (as strategies see it) scaled to [0, 1] by the table's min/max."""
+        lo, hi = self._bounds(tuple(objectives))
+        return (F - lo) / np.where(hi > lo, hi - lo, 1.0)
+
+    def _bounds(self, objectives: tuple[Objective, ...]) -> tuple[np.ndarray, np.ndarray]:
+        key = tuple((o.name, o.direction) for o in objectives)
+        if key not in self._bounds_cache:
+            Fall = self.true_F(objectives)
+            self._bounds_cache[key] = (np.nanmin(Fall, axis=0), np.nanmax(Fall, axis=0))
+        return self._bounds_cache[key]
+
+    @cached_property
+    def _bounds_cache(self) -> dict:
+        return {}
+
+    def true_F(self, objectives: Sequence[Objective]) -> np.ndarray:
+        """Minimisation-form objective matrix of every config in the table."""
+        for o in objectives:
+            if o.name not in self.metrics:
+                raise ObjectiveError(
+                    f"benchmark {self.spec} has no metric {o.name!r}; valid: {', '.join(self.metrics)}"
+                )
+        return np.column_stack([o.sign * self.table[o.name].to_numpy(float) for o in objectives])
+
+    def true_hv(self, objectives: Sequence[Objective]) -> float:
+        key = ("hv",) + tuple((o.name, o.direction) for o in objectives)
+        if key not in self._bounds_cache:
+            self._bounds_cache[key] = hypervolume(self._scaled(self.true_F(objectives), objectives))
+        return self._bounds_cache[key]
+
+    def hv_fraction(self, F: np.ndarray, objectives: Sequence[Objective]) -> float:
+        """HV(found) / HV(true front); ``F`` in minimisation form, NaN rows ignored."""
+        F = np.asarray(F, dtype=float).reshape(-1, len(objectives))
+        F = F[~np.isnan(F).any(axis=1)]
+        if len(F) == 0:
+            return 0.0
+        return hypervolume(self._scaled(F, objectives)) / self.true_hv(objectives)
+
+
+def hypervolume(F_scaled: np.ndarray, ref: float = REFERENCE) -> float:
+    """Hypervolume of scaled minimisation-form points w.r.t. ``ref`` in every objective (pymoo)."""
+    from pymoo.indicators.hv import HV
+
+    F = np.asarray(F_scaled, dtype=float)
+    F = F[(F < ref).all(axis=1)]
+    if len(F) == 0:
+        return 0.0
+    return float(HV(ref_point=np.full(F.shape[1], ref))(F))

@@ -1,0 +1,10 @@
+"""Studies in Optuna storage, the ask → evaluate → tell loop, and executors."""
+
+from hwopt.study._executors import InlineExecutor, Outcome, ProcessExecutor, get_executor
+from hwopt.study._optimize import Progress, history, optimize
+from hwopt.study._study import Study, TrialRecord, storage_url
+
+__all__ = [
+    "InlineExecutor", "Outcome", "ProcessExecutor", "Progress", "Study", "TrialRecord",
+    "get_executor", "history", "optimize", "storage_url",
+]

@@ -1,0 +1,144 @@
+"""The ask → evaluate → tell loop.
+
+Configs are deduplicated by canonical hash: a config already in the study (complete or failed)
+is never evaluated again — the strategy is told the stored result instead. The budget counts
+distinct finished configs, so a search killed at any point and resumed ends with exactly
+``budget`` of them. Each result is written to the study the moment it arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from hwopt.evaluators import Evaluator, to_matrices
+from hwopt.space import Config
+from hwopt.strategies import Problem, Strategy
+from hwopt.study._executors import InlineExecutor
+from hwopt.study._study import Study, TrialRecord
+from hwopt.warnings import HwoptWarning
+
+log = logging.getLogger("hwopt")
+
+#: batches in a row without a new config before random unseen configs are mixed in
+STALL_LIMIT = 25
+
+
+class Progress:
+    """Receives updates from the loop; the CLI shows a bar, the API stays silent."""
+
+    def start(self, total: int, done: int) -> None: ...
+
+    def update(self, done: int, failed: int, hv: float | None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def history(study: Study) -> tuple[list[TrialRecord], list[Config], np.ndarray, np.ndarray]:
+    """Finished trials (first of each hash), their configs, and F / G in strategy form."""
+    seen: dict[str, TrialRecord] = {}
+    for t in study.trials:
+        if t.state in ("COMPLETE", "FAIL") and t.config_hash not in seen:
+            seen[t.config_hash] = t
+    records = list(seen.values())
+    measurements = [t.measurements if t.ok else None for t in records]
+    F, G = to_matrices(measurements, study.objectives, study.constraints)
+    return records, [t.config for t in records], F, G
+
+
+def optimize(
+    study: Study,
+    evaluator: Evaluator,
+    strategy: Strategy,
+    budget: int,
+    *,
+    executor=None,
+    progress: Progress | None = None,
+    hv_fn: Callable[[np.ndarray], float] | None = None,
+    exact: Callable[[np.ndarray], np.ndarray] | None = None,
+    exact_columns: Sequence[int] = (),
+) -> int:
+    """Run until ``budget`` distinct configs are finished in ``study``; returns how many were evaluated now."""
+    space = evaluator.space
+    objectives, constraints = study.objectives, study.constraints
+    strategy.setup(Problem(
+        space=space, n_obj=len(objectives), n_constr=len(constraints),
+        objective_names=[o.name for o in objectives], exact=exact, exact_columns=tuple(exact_columns),
+    ))
+    records, configs, F_hist, G_hist = history(study)
+    known: dict[str, tuple[np.ndarray, np.ndarray]] = {
+        t.config_hash: (F_hist[i], G_hist[i]) for i, t in enumerate(records)
+    }
+    if records:
+        strategy.warm_start(configs, F_hist, G_hist)
+    executor = executor or InlineExecutor()
+    progress = progress or Progress()
+    failed = sum(1 for t in records if not t.ok)
+    F_ok = [F_hist[i] for i, t in enumerate(records) if t.ok and not (G_hist[i] > 0).any()]
+    progress.start(budget, len(known))
+    evaluated = 0
+    stall = 0
+    fallback = None
+    strategy_name = type(strategy).name or type(strategy).__name__
+    try:
+        while len(known) < budget:
+            want = max(1, strategy.batch_size)
+            batch = strategy.ask(want)
+            if stall >= STALL_LIMIT:
+                if fallback is None:
+                    from hwopt.strategies._random import RandomStrategy
+
+                    warnings.warn(
+                        f"{strategy_name} proposed only known configs for {STALL_LIMIT} batches; mixing in random unseen configs",
+                        HwoptWarning, stacklevel=2,
+                    )
+                    fallback = RandomStrategy(seed=(strategy.seed or 0) + 7919)
+                    fallback.setup(strategy.problem)
+                batch = list(batch) + fallback.ask(want)
+            if not batch:
+                stall += 1
+                continue
+            hashes = [space.hash(c) for c in batch]
+            new: list[int] = []
+            pending: set[str] = set()
+            for i, h in enumerate(hashes):
+                if h not in known and h not in pending and len(known) + len(new) < budget:
+                    new.append(i)
+                    pending.add(h)
+            stall = 0 if new else stall + 1
+            results: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+            for out in executor.run(evaluator, [batch[i] for i in new]):
+                i = new[out.index]
+                rec = study.add(
+                    space.canonical(batch[i]), hashes[i], out.measurements, started=out.started,
+                    finished=out.finished, space=space, fail_reason=out.fail_reason,
+                    strategy=strategy_name, seed=strategy.seed,
+                )
+                f, g = to_matrices([rec.measurements if rec.ok else None], objectives, constraints)
+                results[hashes[i]] = known[hashes[i]] = (f[0], g[0])
+                evaluated += 1
+                if rec.ok:
+                    if not (g[0] > 0).any():
+                        F_ok.append(f[0])
+                else:
+                    failed += 1
+                hv = hv_fn(np.asarray(F_ok)) if hv_fn and F_ok else None
+                progress.update(len(known), failed, hv)
+            told = [(c, known[h]) for c, h in zip(batch, hashes) if h in known]
+            if told:
+                F = np.array([fg[0] for _, fg in told])
+                G = np.array([fg[1] for _, fg in told]).reshape(len(told), len(constraints))
+                strategy.tell([c for c, _ in told], F, G)
+                if fallback is not None:
+                    fallback.tell([c for c, _ in told], F, G)
+            state = strategy.state()
+            if state and new:
+                study.add_round({"evaluations": len(known), **state})
+    finally:
+        progress.close()
+        if hasattr(executor, "close"):
+            executor.close()
+    return evaluated
