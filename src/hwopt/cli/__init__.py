@@ -79,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         sys.stderr.write(f"error: {exc}\n")
         return 2
+    except Exception as exc:  # a bug, not bad input: still one line unless --debug
+        if args.debug:
+            raise
+        sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)\n")
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted; completed evaluations are saved (hwopt resume STUDY)\n")
         return 130

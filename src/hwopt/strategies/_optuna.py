@@ -2,7 +2,7 @@
 
 Ordinal dimensions become ``suggest_int`` and categorical ones ``suggest_categorical``, so
 Optuna sees the same structure as the pymoo strategies. Constraint violations reach the
-sampler through ``constraints_func``.
+sampler through ``Trial.set_constraint`` (Optuna 5's constrained optimisation).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from hwopt.space import Config
 from hwopt.strategies._base import Problem, Strategy
 
 
-def _constraints(trial) -> Sequence[float]:
-    return trial.user_attrs.get("constraints", [])
+def _finite(v: float) -> float:
+    return float(v) if np.isfinite(v) else 1e30
 
 
 class OptunaStrategy(Strategy):
@@ -31,7 +31,7 @@ class OptunaStrategy(Strategy):
     def batch_size(self) -> int:
         return self.batch
 
-    def _sampler(self, constrained: bool):
+    def _sampler(self):
         raise NotImplementedError
 
     def setup(self, problem: Problem) -> None:
@@ -40,7 +40,7 @@ class OptunaStrategy(Strategy):
         super().setup(problem)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self._study = optuna.create_study(
-            directions=["minimize"] * problem.n_obj, sampler=self._sampler(problem.n_constr > 0)
+            directions=["minimize"] * problem.n_obj, sampler=self._sampler()
         )
         self._open: dict[tuple[int, ...], list] = {}
 
@@ -71,7 +71,8 @@ class OptunaStrategy(Strategy):
             if np.isnan(f).any():
                 self._study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 continue
-            trial.set_user_attr("constraints", [float(v) if np.isfinite(v) else 1e30 for v in g])
+            for j, v in enumerate(g):
+                trial.set_constraint(f"c{j}", _finite(v))
             self._study.tell(trial, [float(v) for v in f])
 
     def warm_start(self, configs: Sequence[Config], F: np.ndarray, G: np.ndarray) -> None:
@@ -93,7 +94,7 @@ class OptunaStrategy(Strategy):
                 params=params, distributions=dists,
                 state=optuna.trial.TrialState.FAIL if failed else optuna.trial.TrialState.COMPLETE,
                 values=None if failed else [float(v) for v in f],
-                user_attrs={"constraints": [float(v) if np.isfinite(v) else 1e30 for v in g]},
+                system_attrs={f"constraints:c{j}": _finite(v) for j, v in enumerate(g)},
             ))
 
 
@@ -102,13 +103,11 @@ class OptunaNSGA2Strategy(OptunaStrategy):
 
     name = "optuna-nsga2"
 
-    def _sampler(self, constrained: bool):
+    def _sampler(self):
         import optuna
 
         opts = {"population_size": 50, **self.sampler_options}
-        return optuna.samplers.NSGAIISampler(
-            seed=self.seed, constraints_func=_constraints if constrained else None, **opts
-        )
+        return optuna.samplers.NSGAIISampler(seed=self.seed, **opts)
 
 
 class OptunaTPEStrategy(OptunaStrategy):
@@ -119,9 +118,7 @@ class OptunaTPEStrategy(OptunaStrategy):
     def __init__(self, *, seed: int | None = None, batch: int = 1, **sampler_options: Any):
         super().__init__(seed=seed, batch=batch, **sampler_options)
 
-    def _sampler(self, constrained: bool):
+    def _sampler(self):
         import optuna
 
-        return optuna.samplers.TPESampler(
-            seed=self.seed, constraints_func=_constraints if constrained else None, **self.sampler_options
-        )
+        return optuna.samplers.TPESampler(seed=self.seed, **self.sampler_options)

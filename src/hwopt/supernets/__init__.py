@@ -7,6 +7,8 @@ from hwopt._registry import Registry
 from hwopt.supernets._base import ModelSpace
 
 SPACES: Registry[type[ModelSpace]] = Registry("space")
+SPACES.register("nb201", "hwopt.supernets.nb201:NB201Space", "NAS-Bench-201 cell network (CIFAR)")
+SPACES.register("fbnet", "hwopt.supernets.fbnet:FBNetSpace", "FBNet space of HW-NAS-Bench (CIFAR-100)")
 
 __all__ = ["ModelSpace", "SPACES", "get_space"]
 

@@ -46,3 +46,40 @@ class ModelSpace(ABC):
             except json.JSONDecodeError as exc:
                 raise SpaceError(f"config is not valid JSON: {exc.msg} at position {exc.pos}") from None
         return self.space.validate(obj)
+
+    # ------------------------------------------------------------------ super-network hooks
+    def architecture(self, config: Config) -> Any:
+        """A freshly initialised module of ``config`` whose state dict has the layout of
+        ``build(config)``'s (export reloads a state dict into it); default: ``build``."""
+        return self.build(config)
+
+    def export_options(self) -> dict[str, Any]:
+        """Constructor options that rebuild this space's architectures (no weights, no data)."""
+        return {}
+
+    @property
+    def metrics(self) -> dict[str, str]:
+        """Metrics ``make_evaluator`` can compute, with their natural direction."""
+        out = {"macs": "min", "params": "min", "latency": "min"}
+        if self.has_accuracy:
+            out["accuracy"] = "max"
+        return out
+
+    @property
+    def has_accuracy(self) -> bool:
+        """Whether this space measures accuracy at all (it may still need ``--weights``/``--data``)."""
+        return False
+
+    def accuracy_data(self, **options: Any) -> Any:
+        """The :class:`~hwopt.evaluators.AccuracyData` accuracy is measured on; raises a
+        :class:`~hwopt.errors.HwoptError` saying why when there is none."""
+        from hwopt.errors import ObjectiveError
+
+        raise ObjectiveError(f"space {self.name!r} has no trained weights, so it cannot measure accuracy; "
+                             "valid metrics: macs, params, latency")
+
+    def make_evaluator(self, metrics: list[str] | tuple[str, ...], **options: Any):
+        """An Evaluator that computes ``metrics`` for configs of this space in one pass."""
+        from hwopt.evaluators import ModelEvaluator
+
+        return ModelEvaluator(self, metrics, **options)

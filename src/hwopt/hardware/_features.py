@@ -1,0 +1,123 @@
+"""Operator graphs of many configs of one model space, as flat arrays, cached on disk.
+
+Calibrating on a table of thousands of architectures needs the per-class roofline features
+of every row for several targets. Graphs are built once per (space, config, batch size),
+flattened to ``(row, class, flops, bytes)`` arrays for two runtime variants — ``fused``
+(element-wise ops fused into producers) and ``pruned`` (also constant-folding ``x*0`` and
+removing dead ops, as graph compilers do) — and costed for any target with numpy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from hwopt.hardware._roofline import COMPUTE_EFFICIENCY, MEMORY_EFFICIENCY, OVERHEAD_S
+from hwopt.hardware._target import HardwareTarget
+from hwopt.hardware.graph import OP_CLASSES, OpGraph
+
+VARIANTS = ("fused", "pruned")
+#: calibration feature columns: one roofline time per op class, then the kernel count
+FEATURES = tuple(OP_CLASSES) + ("n_ops",)
+
+
+def graph_variants(graph: OpGraph) -> dict[str, OpGraph]:
+    return {"fused": graph.fused().without_free(), "pruned": graph.pruned().fused().without_free()}
+
+
+@dataclass
+class GraphTable:
+    """Flattened op lists of ``n`` graphs per variant, plus weights / activation memory."""
+
+    n: int
+    ops: dict[str, np.ndarray]  # variant -> structured array (row, kind, flops, bytes)
+    weight_bytes: np.ndarray
+    peak_activation_bytes: np.ndarray
+
+    @classmethod
+    def from_graphs(cls, graphs: Sequence[OpGraph]) -> "GraphTable":
+        kinds = {k: i for i, k in enumerate(OP_CLASSES)}
+        dt = np.dtype([("row", np.int32), ("kind", np.int8), ("flops", np.float64), ("bytes", np.float64)])
+        per: dict[str, list] = {v: [] for v in VARIANTS}
+        wb, pa = [], []
+        for r, g in enumerate(graphs):
+            variants = graph_variants(g)
+            for v, gv in variants.items():
+                per[v].extend((r, kinds[o.kind], o.flops, o.bytes) for o in gv.ops)
+            wb.append(g.weight_bytes)
+            pa.append(variants["fused"].peak_activation_bytes())
+        return cls(len(graphs), {v: np.array(per[v], dtype=dt) for v in VARIANTS}, np.array(wb), np.array(pa))
+
+    def features(self, target: HardwareTarget, dtype: str = "fp32", variant: str = "fused") -> np.ndarray:
+        """``(n, len(FEATURES))``: per-class roofline seconds at the prior efficiencies, kernel count."""
+        a = self.ops[variant]
+        eff = np.array([COMPUTE_EFFICIENCY[k] for k in OP_CLASSES])
+        peak = target.peak_flops(dtype)
+        bw = target.bandwidth_bytes_per_s * MEMORY_EFFICIENCY
+        t = np.maximum(a["flops"] / (peak * eff[a["kind"]]), a["bytes"] / bw)
+        out = np.zeros((self.n, len(FEATURES)))
+        np.add.at(out, (a["row"], a["kind"].astype(np.int64)), t)
+        np.add.at(out[:, -1], a["row"], 1.0)
+        return out
+
+    def spec_latency_s(self, target: HardwareTarget, dtype: str = "fp32", variant: str = "fused") -> np.ndarray:
+        f = self.features(target, dtype, variant)
+        return f[:, :-1].sum(1) + f[:, -1] * OVERHEAD_S.get(target.kind, 5e-6)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez_compressed(tmp, n=self.n, weight_bytes=self.weight_bytes, peak=self.peak_activation_bytes,
+                            **{f"ops_{v}": self.ops[v] for v in VARIANTS})
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> "GraphTable":
+        z = np.load(path)
+        return cls(int(z["n"]), {v: z[f"ops_{v}"] for v in VARIANTS}, z["weight_bytes"], z["peak"])
+
+
+def graph_builder(space: Any) -> Callable[[dict, int], OpGraph]:
+    """The fastest way to get a config's graph: the space's analytic ``op_graph`` or a trace."""
+    if hasattr(space, "op_graph"):
+        return lambda cfg, b: space.op_graph(cfg, b)
+    from hwopt.hardware.graph import from_torch
+
+    return lambda cfg, b: from_torch(space.build(cfg), space.input_shape(cfg, b))
+
+
+def cache_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("hwopt")) / "graphs"
+
+
+def graph_table(space: Any, configs: Sequence[dict], batch_size: int = 1, cache: bool = True,
+                progress: Callable[[int, int], None] | None = None) -> GraphTable:
+    """GraphTable of ``configs`` (canonical dicts) at ``batch_size``, reusing the disk cache."""
+    key = hashlib.sha256(json.dumps([space.name, batch_size, list(configs)], sort_keys=True,
+                                    default=str).encode()).hexdigest()[:20]
+    path = cache_dir() / f"{space.name}-b{batch_size}-{key}.npz"
+    if cache and path.is_file():
+        try:
+            return GraphTable.load(path)
+        except Exception:  # noqa: BLE001 - a corrupt cache entry is rebuilt
+            pass
+    build = graph_builder(space)
+    graphs = []
+    for k, cfg in enumerate(configs):
+        graphs.append(build(cfg, batch_size))
+        if progress and (k + 1) % 500 == 0:
+            progress(k + 1, len(configs))
+    table = GraphTable.from_graphs(graphs)
+    if cache:
+        try:
+            table.save(path)
+        except OSError:
+            pass
+    return table

@@ -1,0 +1,202 @@
+"""OpGraph from a ``torch.nn.Module`` via ``torch.fx`` symbolic tracing and shape propagation.
+
+Leaf modules (Conv2d, Linear, BatchNorm, activations, pools) and functional calls (``+``,
+``x.mul(0.)``, ``torch.cat``, ``F.relu`` ...) become :class:`Op` records; shape-only calls
+(view, flatten, size, getitem, Identity, Dropout) are free and rewired through. Models that
+fx cannot trace fall back to forward hooks on leaf modules (functional adds are then missed,
+which the returned graph's ``meta['tracer']`` records).
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+from hwopt.errors import ConfigError, require
+from hwopt.hardware.graph._ops import Op, OpGraph, conv_op, eltwise_op, gemm_op, numel, pool_op
+
+_FREE_METHODS = {"view", "reshape", "flatten", "size", "contiguous", "permute", "transpose", "squeeze",
+                 "unsqueeze", "expand", "dim", "type", "to", "float", "detach", "clone_", "chunk", "split"}
+_ELT_METHODS = {"add", "add_", "mul", "mul_", "sub", "div", "relu", "relu_", "sigmoid", "tanh", "clamp",
+                "clamp_", "pow", "exp", "neg", "abs", "sqrt", "rsqrt", "masked_fill"}
+
+
+def from_torch(module: Any, input_shape: tuple[int, ...], dtype_bytes: int = 4) -> OpGraph:
+    """Trace ``module`` on a zero input of ``input_shape`` (batch included) in eval mode."""
+    torch = require("torch")
+    fx = require("torch.fx")
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    module = module.eval()
+    x = torch.zeros(*input_shape)
+    try:
+        gm = fx.symbolic_trace(module)
+        with torch.no_grad():
+            ShapeProp(gm).propagate(x)
+    except Exception:  # noqa: BLE001 - dynamic control flow; use hooks instead
+        return _from_hooks(module, x, dtype_bytes)
+    return _from_fx(gm, input_shape, dtype_bytes)
+
+
+def _shape(node) -> tuple[int, ...] | None:
+    meta = node.meta.get("tensor_meta")
+    if meta is None or not hasattr(meta, "shape"):
+        return None
+    return tuple(int(s) for s in meta.shape)
+
+
+def _from_fx(gm, input_shape, dtype_bytes: int) -> OpGraph:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    mods = dict(gm.named_modules())
+    ops: list[Op] = []
+    alias: dict[str, tuple[str, ...]] = {}  # free node -> producers it forwards
+    is_op: set[str] = set()
+
+    def producers(args) -> tuple[str, ...]:
+        out: list[str] = []
+        def visit(a):
+            if isinstance(a, torch.fx.Node):
+                if a.name in is_op:
+                    out.append(a.name)
+                else:
+                    out.extend(alias.get(a.name, ()))
+            elif isinstance(a, (list, tuple)):
+                for b in a:
+                    visit(b)
+            elif isinstance(a, dict):
+                for b in a.values():
+                    visit(b)
+        visit(args)
+        return tuple(dict.fromkeys(out))
+
+    def tensor_args(node) -> list:
+        return [a for a in node.args if isinstance(a, torch.fx.Node) and _shape(a) is not None]
+
+    outputs: tuple[str, ...] = ()
+    for node in gm.graph.nodes:
+        shape = _shape(node)
+        ins = producers((node.args, node.kwargs))
+        op: Op | None = None
+        if node.op == "output":
+            outputs = ins
+            continue
+        if node.op in ("placeholder", "get_attr"):
+            alias[node.name] = ()
+            continue
+        t_in = tensor_args(node)
+        in_shape = _shape(t_in[0]) if t_in else None
+        if node.op == "call_module":
+            m = mods[node.target]
+            if isinstance(m, nn.Conv2d) and shape:
+                op = conv_op(node.name, in_shape, shape, tuple(m.kernel_size), m.groups, m.bias is not None, ins,
+                             dtype_bytes)
+            elif isinstance(m, nn.Linear) and shape:
+                rows = numel(shape[:-1])
+                op = gemm_op(node.name, rows, m.in_features, m.out_features, True, m.bias is not None, ins,
+                             dtype_bytes=dtype_bytes)
+            elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, nn.GroupNorm)) and shape:
+                ch = shape[1] if len(shape) > 1 else shape[0]
+                op = eltwise_op(node.name, shape, 1, ins, 2.0, "norm", dtype_bytes=dtype_bytes,
+                                detail=type(m).__name__, weight_elems=2 * ch)
+            elif isinstance(m, (nn.AdaptiveAvgPool2d, nn.AvgPool2d, nn.MaxPool2d, nn.AdaptiveMaxPool2d)) and shape:
+                if isinstance(m, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+                    window = max(numel(in_shape) // max(numel(shape), 1), 1)
+                else:
+                    k = m.kernel_size if isinstance(m.kernel_size, tuple) else (m.kernel_size, m.kernel_size)
+                    window = k[0] * k[1]
+                op = pool_op(node.name, in_shape, shape, window, ins, dtype_bytes, type(m).__name__)
+            elif isinstance(m, (nn.Identity, nn.Dropout, nn.Flatten, nn.Unflatten)):
+                op = None
+            elif isinstance(m, nn.Softmax) and shape:
+                op = eltwise_op(node.name, shape, 1, ins, 5.0, "softmax", dtype_bytes=dtype_bytes)
+            elif shape:  # activations and other element-wise leaf modules
+                op = eltwise_op(node.name, shape, 1, ins, 1.0, dtype_bytes=dtype_bytes, detail=type(m).__name__)
+        elif node.op in ("call_function", "call_method"):
+            target = node.target
+            tname = target if isinstance(target, str) else getattr(target, "__name__", str(target))
+            consts = [a for a in node.args[1:] if isinstance(a, (int, float))]
+            if tname in _FREE_METHODS or target in (torch.flatten, torch.reshape, operator.getitem, getattr):
+                op = None
+            elif shape is None:
+                op = None
+            elif tname in ("conv2d",):
+                w = node.args[1]
+                wshape = _shape(w) if isinstance(w, torch.fx.Node) else None
+                groups = node.kwargs.get("groups", node.args[6] if len(node.args) > 6 else 1)
+                op = conv_op(node.name, in_shape, shape, tuple(wshape[2:]) if wshape else (1, 1), groups, False,
+                             ins, dtype_bytes)
+            elif tname in ("linear",):
+                w = _shape(node.args[1])
+                op = gemm_op(node.name, numel(shape[:-1]), w[1], w[0], True, False, ins, dtype_bytes=dtype_bytes)
+            elif tname in ("matmul", "bmm", "mm"):
+                a, b = _shape(t_in[0]), _shape(t_in[1])
+                batch = numel(shape[:-2])
+                op = gemm_op(node.name, a[-2], a[-1], b[-1], False, False, ins, batch, dtype_bytes,
+                             read_elems=numel(a) + numel(b))
+            elif tname in ("cat", "stack", "pad"):
+                op = Op(node.name, "memory", 0.0, numel(shape) * dtype_bytes, numel(shape) * dtype_bytes, 0.0, ins,
+                        tname)
+            elif tname in ("adaptive_avg_pool2d", "avg_pool2d", "max_pool2d"):
+                op = pool_op(node.name, in_shape, shape, max(numel(in_shape) // max(numel(shape), 1), 1), ins,
+                             dtype_bytes, tname)
+            elif tname in ("mean", "sum", "amax"):
+                op = Op(node.name, "reduce", float(numel(in_shape)), numel(in_shape) * dtype_bytes,
+                        numel(shape) * dtype_bytes, 0.0, ins, tname)
+            elif tname in ("softmax", "log_softmax"):
+                op = eltwise_op(node.name, shape, 1, ins, 5.0, "softmax", dtype_bytes=dtype_bytes)
+            else:  # arithmetic / activations: element-wise
+                zero = tname in ("mul", "mul_") and any(c == 0 for c in consts)
+                op = eltwise_op(node.name, shape, max(len(t_in), 1), ins, 1.0, zero=zero, dtype_bytes=dtype_bytes,
+                                detail=tname)
+        if op is None:
+            alias[node.name] = ins
+        else:
+            ops.append(op)
+            is_op.add(node.name)
+    return OpGraph(ops, outputs, numel(input_shape) * dtype_bytes, dtype_bytes, {"tracer": "torch.fx"})
+
+
+def _from_hooks(module, x, dtype_bytes: int) -> OpGraph:
+    """Fallback for untraceable models: one Op per leaf-module call, chained in call order."""
+    import torch
+    import torch.nn as nn
+
+    records: list[tuple[str, Any, tuple, tuple]] = []
+    handles = []
+    for name, m in module.named_modules():
+        if len(list(m.children())) == 0:
+            handles.append(m.register_forward_hook(
+                lambda mod, inp, out, name=name: records.append(
+                    (name, mod, tuple(inp[0].shape) if inp and hasattr(inp[0], "shape") else (),
+                     tuple(out.shape) if hasattr(out, "shape") else ()))))
+    try:
+        with torch.no_grad():
+            module(x)
+    except Exception as exc:  # noqa: BLE001
+        raise ConfigError(f"cannot run the model on an input of shape {tuple(x.shape)}: {exc}") from None
+    finally:
+        for h in handles:
+            h.remove()
+    ops: list[Op] = []
+    prev: tuple[str, ...] = ()
+    for k, (name, m, ish, osh) in enumerate(records):
+        nm = f"{name or 'module'}#{k}"
+        if isinstance(m, nn.Conv2d):
+            op = conv_op(nm, ish, osh, tuple(m.kernel_size), m.groups, m.bias is not None, prev, dtype_bytes)
+        elif isinstance(m, nn.Linear):
+            op = gemm_op(nm, numel(osh[:-1]), m.in_features, m.out_features, True, m.bias is not None, prev,
+                         dtype_bytes=dtype_bytes)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d, nn.LayerNorm)):
+            op = eltwise_op(nm, osh, 1, prev, 2.0, "norm", dtype_bytes=dtype_bytes)
+        elif isinstance(m, (nn.AdaptiveAvgPool2d, nn.AvgPool2d, nn.MaxPool2d)):
+            op = pool_op(nm, ish, osh, max(numel(ish) // max(numel(osh), 1), 1), prev, dtype_bytes)
+        elif isinstance(m, (nn.Identity, nn.Dropout, nn.Flatten)) or not osh:
+            continue
+        else:
+            op = eltwise_op(nm, osh, 1, prev, dtype_bytes=dtype_bytes, detail=type(m).__name__)
+        ops.append(op)
+        prev = (nm,)
+    return OpGraph(ops, prev, numel(x.shape) * dtype_bytes, dtype_bytes, {"tracer": "hooks"})

@@ -1,0 +1,122 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hwopt.benchmarks import get_benchmark
+from hwopt.errors import BenchmarkError, EvaluationError, UnknownNameError
+from hwopt.evaluators import parse_objectives
+
+OBJ, _ = parse_objectives(["accuracy:max", "latency:min"])
+
+
+def test_unknown_benchmark_lists_the_valid_ones():
+    with pytest.raises(UnknownNameError, match="nb201") as info:
+        get_benchmark("nasbench-101:cifar")
+    assert "nasbench-graph" in str(info.value) and "table" in str(info.value)
+
+
+def test_nasbench_graph_table_and_true_front():
+    b = get_benchmark("nasbench-graph:cora")
+    assert len(b.table) == 26206
+    assert b.hv_fraction(b.true_F(OBJ), OBJ) == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    sub = b.true_F(OBJ)[rng.choice(len(b.table), 50, replace=False)]
+    assert 0 < b.hv_fraction(sub, OBJ) < 1
+
+
+def test_nasbench_graph_isomorphic_configs_share_one_hash():
+    b = get_benchmark("nasbench-graph:cora")
+    sp = b.space
+    # with link 0000 all four layers read the input: their order does not matter
+    a = {"link": "0000", "ops": ["gcn", "gat", "sage", "fc"]}
+    c = {"link": "0000", "ops": ["sage", "fc", "gcn", "gat"]}
+    assert sp.hash(a) == sp.hash(c)
+    assert b.evaluate(a) == b.evaluate(c)
+    assert sp.hash(a) != sp.hash({"link": "0123", "ops": ["gcn", "gat", "sage", "fc"]})
+
+
+def test_nasbench_graph_rejects_the_all_skip_architecture():
+    b = get_benchmark("nasbench-graph:cora")
+    assert not b.space.is_feasible({"link": "0000", "ops": ["skip"] * 4})
+    with pytest.raises(EvaluationError):
+        b.evaluate({"link": "0000", "ops": ["skip"] * 4})
+
+
+def test_nasbench_graph_unknown_dataset():
+    with pytest.raises(BenchmarkError, match="cora"):
+        get_benchmark("nasbench-graph:imagenet")
+
+
+def test_nb201_device_table(data_dir):
+    b = get_benchmark("nb201:raspi4", data_dir=data_dir)
+    assert len(b.table) == 15625
+    row = b.evaluate({"ops": ["avg_pool_3x3", "nor_conv_1x1", "skip_connect", "nor_conv_1x1", "skip_connect", "skip_connect"]})
+    assert row["latency"] == pytest.approx(10.481976820010459)  # arch 0 on raspi4 (HW-NAS-Bench README)
+    assert b.hv_fraction(b.true_F(OBJ), OBJ) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("spec, match", [
+    ("nb201:nosuchdevice", "unknown nb201 device"),
+    ("nb201:titan_x", "several batch sizes"),
+    ("nb201:titan_x:7", "no batch size 7"),
+    ("nb201", "nb201:<device>"),
+])
+def test_nb201_bad_specs(data_dir, spec, match):
+    with pytest.raises(BenchmarkError, match=match):
+        b = get_benchmark(spec, data_dir=data_dir)
+        b.table
+
+
+def test_nb201_without_data_dir_is_a_clear_error(tmp_path):
+    with pytest.raises(BenchmarkError, match="not found under data directory"):
+        get_benchmark("nb201:raspi4", data_dir=tmp_path)
+
+
+def test_table_benchmark_with_nb201_arch_strings(tmp_path, data_dir):
+    full = get_benchmark("nb201:pixel3", data_dir=data_dir)
+    from hwopt.supernets._cells import config_to_arch
+
+    df = pd.DataFrame({
+        "arch": [config_to_arch(c) for c in full.table.config],
+        "accuracy": full.table.accuracy.to_numpy(), "latency_ms": full.table.latency.to_numpy(),
+    })
+    path = tmp_path / "t.csv"
+    df.to_csv(path, index=False)
+    t = get_benchmark(f"table:{path}")
+    assert set(t.metrics) == {"accuracy", "latency_ms"}
+    objs, _ = parse_objectives(["accuracy:max", "latency_ms:min"])
+    assert t.hv_fraction(t.true_F(objs), objs) == pytest.approx(1.0)
+    # same numbers as the nb201 benchmark: same front
+    F = full.true_F(OBJ)
+    assert t.hv_fraction(F, objs) == pytest.approx(1.0)
+
+
+def test_table_benchmark_with_json_configs_infers_a_space(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = []
+    for _ in range(60):
+        cfg = {"d": [int(v) for v in rng.integers(2, 5, 3)], "r": int(rng.choice([160, 224]))}
+        rows.append({"config": json.dumps(cfg), "acc": float(rng.random()), "lat": float(rng.random())})
+    path = tmp_path / "j.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    t = get_benchmark(f"table:{path}")
+    assert [p.name for p in t.space.parameters] == ["d", "r"]
+    assert t.space["d"].length == 3 and t.space["r"].ordinal
+    cfg = json.loads(rows[0]["config"])
+    assert t.evaluate(cfg)["acc"] == pytest.approx(pd.DataFrame(rows).groupby("config").acc.mean()[rows[0]["config"]])
+
+
+@pytest.mark.parametrize("content, match", [
+    ("a,b\n1,2\n", "needs a column 'arch'"),
+    ("arch,lat\nnot-a-cell,1\n", "row 1: not a NAS-Bench-201 arch string"),
+    ("config,lat\n\"{bad json\",1\n", "row 1: config is not valid JSON"),
+    ("config,name\n\"{}\",x\n", "no numeric metric columns"),
+])
+def test_table_benchmark_bad_files(tmp_path, content, match):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(BenchmarkError, match=match):
+        b = get_benchmark(f"table:{path}")
+        b.table

@@ -1,0 +1,116 @@
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+
+from hwopt.errors import StudyError
+from hwopt.evaluators import parse_objectives
+from hwopt.study import Study, history, optimize
+from hwopt.strategies import get_strategy
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "strategies"))
+from test_contract import ToyEvaluator  # noqa: E402
+
+
+def make(path, objectives=("f1:min", "f2:min")):
+    objs, cons = parse_objectives(list(objectives))
+    return Study.create(path, objs, cons, settings={"note": "test"})
+
+
+def test_trials_keep_config_hash_measurements_and_provenance(tmp_path):
+    path = tmp_path / "s.db"
+    st = make(path)
+    optimize(st, ToyEvaluator(fail_every=5), get_strategy("random", seed=1), 12)
+    st2 = Study.load(path)
+    assert st2.settings["note"] == "test"
+    assert [o.name for o in st2.objectives] == ["f1", "f2"]
+    trials = st2.trials
+    assert len(trials) == 12
+    ok = [t for t in trials if t.ok]
+    bad = [t for t in trials if not t.ok]
+    assert bad and all(t.state == "FAIL" and "simulated" in t.fail_reason for t in bad)
+    for t in ok:
+        assert set(t.measurements) == {"f1", "f2", "f3"}
+        assert t.values == [t.measurements["f1"], t.measurements["f2"]]
+        assert len(t.config_hash) == 16 and t.duration_s is not None and t.duration_s >= 0
+        assert t.strategy == "random" and t.seed == 1 and t.hwopt_version
+        assert ToyEvaluator().space.hash(t.config) == t.config_hash
+
+
+def test_study_opens_in_plain_optuna_with_flat_params(tmp_path):
+    path = tmp_path / "s.db"
+    optimize(make(path), ToyEvaluator(), get_strategy("random", seed=0), 5)
+    st = optuna.load_study(study_name="hwopt", storage=f"sqlite:///{path}")
+    t = st.trials[0]
+    assert "x[0]" in t.params and "op" in t.params
+    assert st.directions == [optuna.study.StudyDirection.MINIMIZE] * 2
+    if t.params["op"] != "c":
+        assert "extra" not in t.params  # inactive parameters are not params
+
+
+def test_creating_over_an_existing_study_is_refused(tmp_path):
+    path = tmp_path / "s.db"
+    make(path)
+    with pytest.raises(StudyError, match="hwopt resume"):
+        make(path)
+
+
+def test_loading_a_missing_study_is_one_clear_error(tmp_path):
+    with pytest.raises(StudyError, match="does not exist"):
+        Study.load(tmp_path / "nope.db")
+
+
+def test_rerunning_optimize_never_repeats_a_config(tmp_path):
+    path = tmp_path / "s.db"
+    st = make(path)
+    optimize(st, ToyEvaluator(), get_strategy("nsga2", seed=0, population=10), 25)
+    ev = ToyEvaluator()
+    n = optimize(Study.load(path), ev, get_strategy("nsga2", seed=0, population=10), 40)
+    assert n == 15 and ev.calls == 15
+    hashes = [t.config_hash for t in Study.load(path).trials]
+    assert len(hashes) == len(set(hashes)) == 40
+    records, configs, F, G = history(Study.load(path))
+    assert F.shape == (40, 2)
+
+
+def _complete(path) -> int:
+    try:
+        with sqlite3.connect(path, timeout=5) as con:
+            return con.execute("select count(*) from trials where state='COMPLETE'").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+@pytest.mark.slow
+def test_kill_and_resume_in_a_subprocess(tmp_path):
+    """SIGKILL halfway, then resume: exactly `budget` distinct complete configs, none lost or repeated."""
+    path = tmp_path / "kill.db"
+    budget = 500
+    cmd = [sys.executable, "-m", "hwopt", "search", "--benchmark", "nasbench-graph:cora",
+           "--objectives", "accuracy:max", "latency:min", "--strategy", "nsga2", "--budget", str(budget),
+           "--seed", "0", "--study", str(path), "--no-report"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and _complete(path) < budget // 5:
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the search finished before it could be killed; raise the budget"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = _complete(path)
+    assert 0 < killed_at < budget
+    before = {t.config_hash: t.measurements for t in Study.load(path).trials}
+    res = subprocess.run([sys.executable, "-m", "hwopt", "resume", str(path), "--no-report"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    trials = Study.load(path).trials
+    hashes = [t.config_hash for t in trials if t.state == "COMPLETE"]
+    assert len(hashes) == budget and len(set(hashes)) == budget
+    after = {t.config_hash: t.measurements for t in trials}
+    assert all(after[h] == m for h, m in before.items())  # nothing completed was lost or redone
