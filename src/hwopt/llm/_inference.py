@@ -126,8 +126,8 @@ def _check(model: ModelSpec, hw: HardwareTarget, batch: int, input_len: int, out
 
 
 def estimate_inference(
-    model: ModelSpec,
-    hardware: HardwareTarget,
+    model: ModelSpec | str,
+    hardware: HardwareTarget | str,
     batch: int = 1,
     input_len: int = 512,
     output_len: int = 128,
@@ -140,6 +140,11 @@ def estimate_inference(
 ) -> InferenceEstimate:
     """Predict memory, TTFT, TPOT and throughput of generating ``output_len`` tokens for ``batch``
     prompts of ``input_len`` tokens on ``tp * pp`` GPUs."""
+    from hwopt.llm._presets import get_model
+    from hwopt.llm._validate import resolve_gpu
+
+    model = get_model(model)
+    hardware = resolve_gpu(hardware) if isinstance(hardware, str) else hardware
     prec = precision if isinstance(precision, Precision) else Precision.parse(precision)
     _check(model, hardware, batch, input_len, output_len, tp, pp)
     if prec.compute_dtype == "fp8" and "fp8" not in hardware.peak_tflops:

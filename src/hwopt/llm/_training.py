@@ -7,7 +7,7 @@ operator roofline in ``_roofline``; activation memory from ``_memory`` (Korthika
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -199,14 +199,31 @@ def _layer_times(dev: Device, model: ModelSpec, b: int, s: int, tp: int, cp: int
 
 
 def estimate_training(
-    model: ModelSpec,
-    hardware: HardwareTarget,
-    config: TrainConfig,
+    model: ModelSpec | str,
+    hardware: HardwareTarget | str,
+    config: TrainConfig | None = None,
     efficiency: Efficiency | None = None,
     check: bool = True,
+    **config_kw: Any,
 ) -> TrainingEstimate:
     """Predict iteration time, throughput, MFU and per-GPU memory; raises ConfigError if the
-    layout cannot run (memory is reported, not checked: see ``memory['total']``)."""
+    layout cannot run (memory is reported, not checked: see ``memory['total']``).
+
+    ``model`` is a ModelSpec, preset name or config.json path; ``hardware`` a catalog entry or
+    name; the layout is a TrainConfig or its fields as keywords
+    (``estimate_training("llama-2-7b", "h100", global_batch=512, seq_len=4096, tp=2, dp=4)``)."""
+    from hwopt.llm._presets import get_model
+    from hwopt.llm._validate import resolve_gpu
+
+    model = get_model(model)
+    hardware = resolve_gpu(hardware) if isinstance(hardware, str) else hardware
+    if config is None:
+        try:
+            config = TrainConfig(**config_kw)
+        except TypeError as exc:
+            raise ConfigError(f"bad training configuration: {exc}") from None
+    elif config_kw:
+        config = replace(config, **config_kw)
     cfg = config
     if check:
         reason = check_train_config(model, hardware, cfg)

@@ -13,6 +13,9 @@ STRATEGIES.register("age", "hwopt.strategies._pymoo:AGEMOEAStrategy", "pymoo AGE
 STRATEGIES.register("unsga3", "hwopt.strategies._pymoo:UNSGA3Strategy", "pymoo U-NSGA-III")
 STRATEGIES.register("optuna-nsga2", "hwopt.strategies._optuna:OptunaNSGA2Strategy", "Optuna NSGAIISampler")
 STRATEGIES.register("optuna-tpe", "hwopt.strategies._optuna:OptunaTPEStrategy", "Optuna TPESampler")
+STRATEGIES.register("linas", "hwopt.strategies._linas:LinasStrategy", "DyNAS-T LINAS, faithful baseline")
+STRATEGIES.register("linas+", "hwopt.strategies._linas_plus:LinasPlusStrategy",
+                    "predictor-in-the-loop with uncertainty: GP + optimistic batch HV improvement")
 
 #: the strategy ``hwopt search`` uses when none is given (hwopt's best on the benchmarks)
 DEFAULT_STRATEGY = "nsga2"

@@ -79,6 +79,8 @@ def optimize(
     failed = sum(1 for t in records if not t.ok)
     F_ok = [F_hist[i] for i, t in enumerate(records) if t.ok and not (G_hist[i] > 0).any()]
     progress.start(budget, len(known))
+    #: proposals that break the space's constraints: told as failures, never evaluated or counted
+    known_infeasible: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     evaluated = 0
     stall = 0
     fallback = None
@@ -102,10 +104,13 @@ def optimize(
                 stall += 1
                 continue
             hashes = [space.hash(c) for c in batch]
+            for c, h in zip(batch, hashes):
+                if h not in known and not space.is_feasible(c):  # violates the space's own constraints:
+                    known_infeasible[h] = (np.full(len(objectives), np.nan), np.full(len(constraints), np.inf))
             new: list[int] = []
             pending: set[str] = set()
             for i, h in enumerate(hashes):
-                if h not in known and h not in pending and len(known) + len(new) < budget:
+                if h not in known and h not in known_infeasible and h not in pending and len(known) + len(new) < budget:
                     new.append(i)
                     pending.add(h)
             stall = 0 if new else stall + 1
@@ -127,7 +132,8 @@ def optimize(
                     failed += 1
                 hv = hv_fn(np.asarray(F_ok)) if hv_fn and F_ok else None
                 progress.update(len(known), failed, hv)
-            told = [(c, known[h]) for c, h in zip(batch, hashes) if h in known]
+            told = [(c, known[h] if h in known else known_infeasible[h])
+                    for c, h in zip(batch, hashes) if h in known or h in known_infeasible]
             if told:
                 F = np.array([fg[0] for _, fg in told])
                 G = np.array([fg[1] for _, fg in told]).reshape(len(told), len(constraints))

@@ -1,0 +1,242 @@
+"""Strategy comparison on tabular benchmarks: the engine behind ``hwopt bench``.
+
+Each run drives one strategy through the same ask → evaluate → tell semantics as
+``hwopt.study.optimize`` — configs are deduplicated by canonical hash, a known config is told
+its stored result and never evaluated again — but in memory, because a table lookup costs
+microseconds and Optuna storage would dominate the timing. *Evaluations* are distinct configs.
+After each one the run records ``hv_fraction`` of the feasible configs found so far.
+A run stops at the budget, or when the strategy proposes nothing new for ``patience`` asks
+(its curve then stays flat up to the budget).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from hwopt.benchmarks import get_benchmark
+from hwopt.benchmarks._base import TabularBenchmark
+from hwopt.evaluators import Objective, parse_objectives
+from hwopt.strategies import Problem, get_strategy
+
+THRESHOLDS = (95, 98, 99)
+
+
+@dataclass
+class RunResult:
+    """One (benchmark, strategy, seed) run: hv_fraction after each distinct evaluation."""
+
+    benchmark: str
+    strategy: str
+    seed: int
+    hv: list[float]
+    wall_s: float
+    reproposed: int = 0
+    stopped: str = "budget"
+    states: list[dict[str, Any]] = field(default_factory=list)
+
+
+@lru_cache(maxsize=8)
+def _benchmark(spec: str, data_dir: str | None) -> TabularBenchmark:
+    return get_benchmark(spec, data_dir=data_dir) if data_dir else get_benchmark(spec)
+
+
+def _exact_fn(bench: TabularBenchmark, objectives: Sequence[Objective]):
+    """Exact objective columns for metrics the benchmark declares cheap (e.g. params)."""
+    cols = [j for j, o in enumerate(objectives) if o.name in bench.exact_metrics]
+    if not cols:
+        return None, ()
+    sp = bench.space
+    table = bench.table
+    values = {j: table[objectives[j].name].to_dict() for j in cols}
+
+    def exact(X: np.ndarray) -> np.ndarray:
+        keys = [sp.hash(sp.decode(x)) for x in np.atleast_2d(X)]
+        return np.array([[objectives[j].sign * values[j].get(k, np.nan) for j in cols] for k in keys])
+
+    return exact, tuple(cols)
+
+
+def run_one(benchmark: str, strategy: str, seed: int, budget: int, objectives: Sequence[str] = (),
+            data_dir: str | None = None, options: dict[str, Any] | None = None, patience: int = 50,
+            keep_states: bool = False) -> RunResult:
+    """Run ``strategy`` on ``benchmark`` for ``budget`` distinct evaluations."""
+    bench = _benchmark(benchmark, data_dir)
+    objs, cons = parse_objectives(list(objectives) or list(bench.default_objectives))
+    sp = bench.space
+    F_all = bench.true_F(objs)
+    G_all = np.column_stack([[c.violation(v) for v in bench.table[c.name].to_numpy(float)] for c in cons]) \
+        if cons else np.zeros((len(F_all), 0))
+    row_of = {h: i for i, h in enumerate(bench.table.index)}
+    exact, exact_cols = _exact_fn(bench, objs)
+    problem = Problem(space=sp, n_obj=len(objs), n_constr=len(cons), objective_names=[o.name for o in objs],
+                      exact=exact, exact_columns=exact_cols)
+    strat = get_strategy(strategy, seed=seed, **(options or {}))
+    bench.true_hv(objs)  # cache before timing
+    t0 = time.perf_counter()
+    strat.setup(problem)
+    known: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    found: list[np.ndarray] = []
+    front = np.zeros((0, len(objs)))
+    hv: list[float] = []
+    reproposed, idle, stopped, states = 0, 0, "budget", []
+    hv_time = 0.0
+    while len(known) < budget:
+        cfgs = strat.ask(min(strat.batch_size, budget - len(known)))
+        n_before = len(known)
+        Fs = np.full((len(cfgs), len(objs)), np.nan)
+        Gs = np.zeros((len(cfgs), len(cons)))
+        for i, cfg in enumerate(cfgs):
+            h = sp.hash(cfg)
+            if h in known:
+                reproposed += 1
+            elif len(known) < budget:
+                r = row_of.get(h)
+                f = F_all[r] if r is not None else np.full(len(objs), np.nan)
+                g = G_all[r] if r is not None else np.full(len(cons), np.inf)
+                known[h] = (f, g)
+                th = time.perf_counter()
+                if not np.isnan(f).any() and (g <= 0).all():
+                    dominated = (front <= f).all(axis=1).any() if len(front) else False
+                    if not dominated:
+                        keep = ~((f <= front).all(axis=1) & (f < front).any(axis=1)) if len(front) else np.ones(0, bool)
+                        front = np.vstack([front[keep], f])
+                        last = bench.hv_fraction(front, objs)
+                    else:
+                        last = hv[-1] if hv else 0.0
+                else:
+                    last = hv[-1] if hv else 0.0
+                hv.append(last)
+                hv_time += time.perf_counter() - th
+            else:
+                continue
+            Fs[i], Gs[i] = known[h]
+        if cfgs:
+            strat.tell(cfgs, Fs, Gs)
+            if keep_states:
+                states.append(strat.state())
+        idle = idle + 1 if len(known) == n_before else 0
+        if idle >= patience or (not cfgs and idle >= 3):
+            stopped = "no new proposals"
+            break
+    wall = time.perf_counter() - t0 - hv_time
+    st = strat.state()
+    return RunResult(benchmark, strategy, seed, hv, wall,
+                     reproposed=max(reproposed, int(st.get("reproposed", 0))), stopped=stopped, states=states)
+
+
+def evals_to(hv: Sequence[float], fraction: float, budget: int) -> int:
+    """First evaluation count reaching ``fraction`` of the true HV, else ``budget + 1``."""
+    a = np.asarray(hv)
+    hit = np.flatnonzero(a >= fraction - 1e-12)
+    return int(hit[0]) + 1 if len(hit) else budget + 1
+
+
+def curves_frame(results: Sequence[RunResult], budget: int) -> pd.DataFrame:
+    rows = []
+    for r in results:
+        padded = list(r.hv) + [r.hv[-1] if r.hv else 0.0] * (budget - len(r.hv))
+        for k, v in enumerate(padded[:budget]):
+            rows.append((r.benchmark, r.strategy, r.seed, k + 1, v))
+    return pd.DataFrame(rows, columns=["benchmark", "strategy", "seed", "evaluations", "hv_fraction"])
+
+
+def summary_frame(results: Sequence[RunResult], budget: int) -> pd.DataFrame:
+    """One row per benchmark × strategy with the columns the issue defines."""
+    checkpoints = [c for c in range(50, budget + 1, 50)]
+    rows = []
+    groups: dict[tuple[str, str], list[RunResult]] = {}
+    for r in results:
+        groups.setdefault((r.benchmark, r.strategy), []).append(r)
+    for (b, s), runs in groups.items():
+        row: dict[str, Any] = {"benchmark": b, "strategy": s}
+        for t in THRESHOLDS:
+            e = np.array([evals_to(r.hv, t / 100, budget) for r in runs], float)
+            row[f"evals_to_{t}_mean"] = e.mean()
+            row[f"evals_to_{t}_std"] = e.std(ddof=1) if len(e) > 1 else 0.0
+        row["never_reached_99"] = int(sum(evals_to(r.hv, 0.99, budget) > budget for r in runs))
+        for c in checkpoints:
+            row[f"hv_at_{c}_mean"] = float(np.mean([(r.hv[c - 1] if len(r.hv) >= c else (r.hv[-1] if r.hv else 0.0))
+                                                    for r in runs]))
+        row["wall_s_mean"] = float(np.mean([r.wall_s for r in runs]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _worker(task: tuple) -> RunResult:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return run_one(*task)
+    with threadpool_limits(int(os.environ.get("HWOPT_BENCH_THREADS", "1"))):
+        return run_one(*task)
+
+
+def run_bench(benchmarks: Sequence[str], strategies: Sequence[str], seeds: Sequence[int], budget: int,
+              objectives: Sequence[str] = (), data_dir: str | None = None, jobs: int = 1,
+              options: dict[str, dict[str, Any]] | None = None, progress=None) -> list[RunResult]:
+    """Every strategy × benchmark × seed; ``jobs`` > 1 runs them in worker processes."""
+    options = options or {}
+    for b in benchmarks:  # fail fast, with one clear error, before any worker starts
+        bench = _benchmark(b, data_dir)
+        parse_objectives(list(objectives) or list(bench.default_objectives))
+        bench.true_F(parse_objectives(list(objectives) or list(bench.default_objectives))[0])
+    for s in strategies:
+        get_strategy(s, seed=0, **options.get(s, {}))
+    tasks = [(b, s, seed, budget, tuple(objectives), data_dir, options.get(s)) for b in benchmarks
+             for s in strategies for seed in seeds]
+    results: list[RunResult] = []
+    if jobs <= 1:
+        for t in tasks:
+            results.append(_worker(t))
+            if progress:
+                progress(results[-1], len(results), len(tasks))
+        return results
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork")) as pool:
+        futures = [pool.submit(_worker, t) for t in tasks]
+        for f in as_completed(futures):
+            results.append(f.result())
+            if progress:
+                progress(results[-1], len(results), len(tasks))
+    order = {(t[0], t[1], t[2]): i for i, t in enumerate(tasks)}
+    return sorted(results, key=lambda r: order[(r.benchmark, r.strategy, r.seed)])
+
+
+def plot_curves(curves: pd.DataFrame, path: str) -> None:
+    """Mean hv_fraction vs evaluations, one panel per benchmark, one line per strategy."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    benches = list(dict.fromkeys(curves.benchmark))
+    n = len(benches)
+    cols = min(n, 3)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.6 * rows), squeeze=False)
+    for ax, b in zip(axes.ravel(), benches):
+        sub = curves[curves.benchmark == b]
+        for s in dict.fromkeys(sub.strategy):
+            m = sub[sub.strategy == s].groupby("evaluations").hv_fraction.mean()
+            ax.plot(m.index, m.to_numpy(), label=s)
+        ax.set_title(b)
+        ax.set_xlabel("evaluations (distinct configs)")
+        ax.set_ylabel("hv_fraction (mean over seeds)")
+        ax.set_ylim(max(0.0, float(sub.hv_fraction.quantile(0.05)) - 0.02), 1.005)
+        ax.axhline(0.99, color="grey", lw=0.6, ls="--")
+        ax.grid(alpha=0.3)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
