@@ -76,6 +76,14 @@ def search(
     """Create a study and run a search in it; returns the study."""
     if benchmark is None and space is None:
         benchmark = DEFAULT_BENCHMARK
+    if benchmark is None and space and Path(space).suffix in (".yaml", ".yml", ".json"):
+        from hwopt.space import load_space
+
+        load_space(space)  # a malformed file is reported precisely first
+        raise ConfigError(
+            f"{space} defines a space but no way to evaluate it; search it with --benchmark table:FILE.csv "
+            "or bind it to an Evaluator in the Python API (hwopt.study.optimize)"
+        )
     if budget is None:
         budget = DEFAULT_BUDGET if benchmark else _space_class(space).default_budget
     if budget < 1:

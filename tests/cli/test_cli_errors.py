@@ -50,6 +50,23 @@ def test_malformed_space_file_for_a_table_benchmark(capsys, tmp_path):
     assert_one_error_line(err, "space.yaml", "unknown type 'integr'")
 
 
+@pytest.mark.parametrize("command", [["search", "--space"], ["spaces"]])
+def test_malformed_space_file_given_directly(capsys, tmp_path, command):
+    space = tmp_path / "space.yaml"
+    space.write_text("parameters:\n  - name: k\n    type: categorical\n    choices: []\n")
+    code, _, err = run_cli(capsys, *command, str(space), *(["--study", str(tmp_path / "s.db")] if command[0] == "search" else []))
+    assert code == 2
+    assert_one_error_line(err, "space.yaml", "parameters[0] ('k')", "non-empty")
+
+
+def test_valid_space_file_is_shown(capsys, tmp_path):
+    space = tmp_path / "space.yaml"
+    space.write_text("parameters:\n  - {name: k, type: categorical, choices: [3, 5, 7], length: 4, active_when: 'i < d'}\n"
+                     "  - {name: d, type: integer, low: 1, high: 4}\n")
+    code, out, _ = run_cli(capsys, "spaces", str(space))
+    assert code == 0 and "active when i < d" in out
+
+
 def test_usage_errors_are_one_line_exit_2(tmp_path):
     res = subprocess.run([sys.executable, "-m", "hwopt", "search", "--budget", "zero"], capture_output=True, text=True)
     assert res.returncode == 2

@@ -47,7 +47,7 @@ class Efficiency:
         return asdict(self)
 
 
-FIT_PARAMS = ("gemm_max", "gemm_half_dim", "mem", "intra_link", "inter_link")
+FIT_PARAMS = ("gemm_max", "gemm_half_dim", "mem")
 
 
 def _key(name: str) -> str:
