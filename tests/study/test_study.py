@@ -114,3 +114,16 @@ def test_kill_and_resume_in_a_subprocess(tmp_path):
     assert len(hashes) == budget and len(set(hashes)) == budget
     after = {t.config_hash: t.measurements for t in trials}
     assert all(after[h] == m for h, m in before.items())  # nothing completed was lost or redone
+
+
+def test_process_pool_executor_records_every_result_once(tmp_path):
+    from hwopt.benchmarks import get_benchmark
+    from hwopt.study import ProcessExecutor
+
+    bench = get_benchmark("nasbench-graph:cora")
+    objs, cons = parse_objectives(["accuracy:max", "latency:min"])
+    st = Study.create(tmp_path / "p.db", objs, cons)
+    optimize(st, bench, get_strategy("nsga2", seed=0, population=10), 30, executor=ProcessExecutor(2))
+    hashes = [t.config_hash for t in st.trials]
+    assert len(hashes) == len(set(hashes)) == 30
+    assert all(t.ok for t in st.trials)

@@ -39,7 +39,6 @@ class NasBenchGraphBenchmark(TabularBenchmark):
                 f"write nasbench-graph:<dataset> with a dataset of {', '.join(available)}; got {spec!r}"
             )
         self.dataset = parts[1]
-        self._nbg = nbg
 
     @cached_property
     def _links(self) -> list[str]:
@@ -84,7 +83,9 @@ class NasBenchGraphBenchmark(TabularBenchmark):
         )
 
     def _load(self) -> pd.DataFrame:
-        bench = self._nbg.light_read(self.dataset)
+        from nas_bench_graph import light_read
+
+        bench = light_read(self.dataset)
         _, rep = self._representatives
         rows, index = [], []
         for k, cfg in rep.items():

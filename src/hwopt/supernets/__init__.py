@@ -9,6 +9,8 @@ from hwopt.supernets._base import ModelSpace
 SPACES: Registry[type[ModelSpace]] = Registry("space")
 SPACES.register("nb201", "hwopt.supernets.nb201:NB201Space", "NAS-Bench-201 cell network (CIFAR)")
 SPACES.register("fbnet", "hwopt.supernets.fbnet:FBNetSpace", "FBNet space of HW-NAS-Bench (CIFAR-100)")
+SPACES.register("demo", "hwopt.supernets.demo:DemoSpace",
+                "elastic CNN on scikit-learn digits, trained once and cached (the main job's space)")
 SPACES.register("ofa-mbv3", "hwopt.supernets.ofa:OFAMobileNetV3Space",
                 "Once-for-All MobileNetV3 w1.0/w1.2 (option width; --weights loads the official checkpoint)")
 
