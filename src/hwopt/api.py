@@ -88,8 +88,13 @@ def search(
         budget = DEFAULT_BUDGET if benchmark else _space_class(space).default_budget
     if budget < 1:
         raise ConfigError(f"budget must be at least 1, got {budget}")
+    benchmark_options = dict(benchmark_options or {})
+    for key in ("data_dir", "space"):  # stored absolute, so resume/report work from any directory
+        value = benchmark_options.get(key)
+        if isinstance(value, (str, Path)) and Path(value).exists():
+            benchmark_options[key] = str(Path(value).resolve())
     settings: dict[str, Any] = {
-        "benchmark": benchmark, "benchmark_options": benchmark_options or {},
+        "benchmark": benchmark, "benchmark_options": benchmark_options,
         "space": space, "space_options": space_options or {}, "evaluator_options": evaluator_options or {},
         "strategy": strategy, "strategy_options": strategy_options or {}, "seed": seed, "budget": budget,
         "n_jobs": n_jobs,

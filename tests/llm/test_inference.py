@@ -6,7 +6,7 @@ from hwopt.errors import ConfigError
 from hwopt.hardware import get_hardware
 from hwopt.llm import Efficiency, estimate_inference, get_model, memory_per_gpu, Precision, weight_bytes
 
-EFF = Efficiency(gemm_max=0.8, gemm_half_dim=100.0, mem=0.8, launch_s=0.0)
+EFF = Efficiency(gemm_max=0.8, gemm_half_dim=100.0, mem=0.8, stream=0.8, launch_s=0.0)
 
 
 def test_batch1_decode_is_weight_read_bound():
@@ -62,3 +62,11 @@ def test_moe_decode_reads_only_touched_experts():
     all_weights = weight_bytes(m, Precision()) / 2 / (hw.bandwidth_bytes_per_s)
     assert small.tpot_s < all_weights
     assert big.tpot_s > small.tpot_s
+
+
+def test_pipeline_parallel_does_not_cut_single_sequence_latency():
+    hw = get_hardware("A100")
+    tp4 = estimate_inference("llama-2-70b", hw, batch=1, input_len=512, output_len=16, tp=4, efficiency=EFF)
+    pp2 = estimate_inference("llama-2-70b", hw, batch=1, input_len=512, output_len=16, tp=4, pp=2, efficiency=EFF)
+    assert pp2.tpot_s >= tp4.tpot_s  # half the weights per GPU, but the stages run one after another
+    assert pp2.memory["weights"] == pytest.approx(tp4.memory["weights"] / 2)

@@ -28,3 +28,14 @@ def test_small_model_cost_objective_and_memory_limit():
     tight = plan("llama-2-7b", "h100", n_gpus=8, global_batch=64, seq_len=4096, memory_limit_gb=20)
     assert all(e.memory["total"] <= 20e9 for e in tight.plans)
     assert len(tight.plans) < len(plan("llama-2-7b", "h100", n_gpus=8, global_batch=64, seq_len=4096).plans)
+
+
+def test_large_space_is_searched_reproducibly():
+    kw = dict(n_gpus=64, global_batch=512, seq_len=4096, max_plans=300, seed=3)
+    a = plan("llama-2-13b", "h100", **kw)
+    b = plan("llama-2-13b", "h100", **kw)
+    full = plan("llama-2-13b", "h100", n_gpus=64, global_batch=512, seq_len=4096)
+    assert a.notes and "searched 300 of them with the 'nsga2' strategy" in a.notes[0]
+    assert [e.config for e in a.plans] == [e.config for e in b.plans]
+    assert a.plans and a.best.tokens_per_s <= full.best.tokens_per_s
+    assert a.best.tokens_per_s > 0.8 * full.best.tokens_per_s  # the search finds a good plan

@@ -75,7 +75,8 @@ def test_parse_deepseek_moe_and_falcon_and_neox():
 
 
 @pytest.mark.parametrize("cfg, field", [
-    ({"model_type": "llama", "hidden_size": 4096}, "intermediate_size"),
+    ({"model_type": "llama", "hidden_size": 4096, "num_attention_heads": 32, "num_hidden_layers": 2,
+      "vocab_size": 10}, "intermediate_size"),
     ({"model_type": "llama", "hidden_size": 4096, "intermediate_size": 1, "num_hidden_layers": "x",
       "num_attention_heads": 32, "vocab_size": 10}, "num_hidden_layers"),
     ({"model_type": "t5"}, "model_type"),

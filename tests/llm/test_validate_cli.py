@@ -65,27 +65,60 @@ def test_estimate_and_plan_output(capsys):
     (["llm", "estimate", "--mode", "train", "--model", "llama-2-7b", "--hardware", "h100"], "--global-batch"),
     (["llm", "estimate", "--model", "llama-2-7b", "--hardware", "h100", "--batch", "0"], "--batch"),
     (["llm", "validate", "--table", "/nonexistent.csv", "--out", "x.csv"], "does not exist"),
-    (["llm", "plan", "--model", "llama-2-7b", "--hardware", "h100", "--gpus", "8"], "--global-batch"),
 ])
 def test_cli_errors_are_one_line(argv, needle, capsys):
-    with pytest.raises(SystemExit) if needle == "--global-batch" and argv[1] == "plan" else _nullctx():
-        code = main(argv)
-        assert code == 2
+    assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and needle in err[0]
 
 
+def test_cli_usage_error_is_one_line(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["llm", "plan", "--model", "llama-2-7b", "--hardware", "h100", "--gpus", "8"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and "--global-batch" in err[0]
+
+
 def test_bad_config_json(tmp_path, capsys):
     p = tmp_path / "config.json"
-    p.write_text(json.dumps({"model_type": "llama", "hidden_size": 4096}))
+    p.write_text(json.dumps({"model_type": "llama", "hidden_size": 4096, "num_attention_heads": 32}))
     assert main(["llm", "estimate", "--config", str(p), "--hardware", "h100"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "intermediate_size" in err[0]
+    assert len(err) == 1 and str(p) in err[0] and "num_hidden_layers" in err[0]
 
 
-class _nullctx:
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        return False
+def test_flop_conventions_follow_the_notes(table):
+    from hwopt.llm import megatron_flops, predict_row
+    from hwopt.llm._validate import row_model, row_train_config
+
+    df = pd.read_csv(table)
+    row = df[df["metric_name"] == "tflops_per_gpu"].iloc[0].to_dict()
+    it = dict(row, metric_name="iter_time_s")
+    t = predict_row(it)
+    m, cfg = row_model(row), row_train_config(row, row_model(row))
+    flops = megatron_flops(cfg.global_batch, cfg.seq_len, m.layers, m.hidden, 51200, recompute=True)
+    assert predict_row(row) == pytest.approx(flops / t / row["n_gpus"] / 1e12)
+    interleaved = df[df["notes"].str.contains("model chunks/GPU", na=False)].iloc[0].to_dict()
+    assert row_train_config(interleaved, row_model(interleaved)).virtual_stages > 1
+
+
+def test_fit_and_loso_commands(table, tmp_path, capsys):
+    out = tmp_path / "r.csv"
+    assert main(["llm", "validate", "--table", str(table), "--out", str(out), "--fit", "A100-80GB-SXM",
+                 "--loso"]) == 0
+    text = capsys.readouterr().out
+    assert "fitted on 22 training rows" in text and "held-out training MAPE" in text
+
+
+def test_plan_csv_plot_and_presets(tmp_path, capsys):
+    csv, png = tmp_path / "plans.csv", tmp_path / "plans.png"
+    assert main(["llm", "plan", "--model", "llama-2-7b", "--hardware", "a100-40gb", "--gpus", "8",
+                 "--global-batch", "32", "--seq-len", "2048", "--csv", str(csv), "--plot", str(png)]) == 0
+    plans = pd.read_csv(csv)
+    assert len(plans) > 0 and (plans["mem_gb"] <= 40).all()
+    assert png.stat().st_size > 1000
+    capsys.readouterr()
+    assert main(["llm", "presets"]) == 0
+    assert "mixtral-8x7b" in capsys.readouterr().out

@@ -28,6 +28,8 @@ class TabularBenchmark(Evaluator, ABC):
     #: registry prefix, e.g. "nb201"
     prefix: ClassVar[str] = ""
     default_objectives: tuple[str, ...] = ()
+    #: unit of each metric, for plots and reports
+    units: dict[str, str] = {}
     #: metrics that are cheap and exact to compute (predictor strategies compute, not predict them)
     exact_metrics: tuple[str, ...] = ()
 

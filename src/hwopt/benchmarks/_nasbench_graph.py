@@ -23,6 +23,7 @@ class NasBenchGraphBenchmark(TabularBenchmark):
     prefix = "nasbench-graph"
     default_objectives = ("accuracy:max", "latency:min")
     exact_metrics = ("params",)
+    units = {"accuracy": "%", "valid_accuracy": "%", "latency": "ms", "params": "M"}
     _metric_directions = {"accuracy": "max", "valid_accuracy": "max", "latency": "min", "params": "min"}
 
     def __init__(self, spec: str, **_: object):

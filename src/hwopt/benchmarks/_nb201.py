@@ -21,6 +21,7 @@ class NB201Benchmark(TabularBenchmark):
 
     prefix = "nb201"
     default_objectives = ("accuracy:max", "latency:min")
+    units = {"accuracy": "%", "latency": "ms"}
     _metric_directions = {"accuracy": "max", "latency": "min"}
 
     def __init__(self, spec: str, data_dir: str | Path | None = None, dataset: str = "cifar100_test"):

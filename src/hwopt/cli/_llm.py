@@ -1,10 +1,8 @@
-"""``hwopt llm estimate | plan | validate``: the LLM cost model and planner from the command line."""
+"""hwopt llm estimate | plan | validate | presets: the LLM cost model and planner (docs/llm.md)."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
 from hwopt.errors import ConfigError
@@ -27,7 +25,8 @@ def register(subparsers) -> None:
 
     e = sub.add_parser("estimate", help="memory and time of one inference or training setup")
     model_args(e)
-    e.add_argument("--mode", choices=("infer", "train"), default="infer")
+    e.add_argument("--mode", choices=("auto", "infer", "train"), default="auto",
+                   help="auto (default): train when --global-batch is given, else infer")
     e.add_argument("--gpus", type=int, help="total GPUs (train: DP = gpus / (TP x PP x CP))")
     e.add_argument("--tp", type=int, default=1)
     e.add_argument("--pp", type=int, default=1)
@@ -40,6 +39,7 @@ def register(subparsers) -> None:
     e.add_argument("--input-len", type=int, default=512, help="infer: prompt tokens")
     e.add_argument("--output-len", type=int, default=128, help="infer: generated tokens")
     e.add_argument("--sweep", metavar="B1,B2,...", help="infer: also tabulate these batch sizes")
+    e.add_argument("--sweep-input", metavar="L1,L2,...", help="infer: also tabulate these prompt lengths")
     e.add_argument("--global-batch", type=int, help="train: sequences per step")
     e.add_argument("--micro-batch", type=int, default=1)
     e.add_argument("--seq-len", type=int, help="train: sequence length (default: model's max)")
@@ -64,6 +64,10 @@ def register(subparsers) -> None:
     pl.add_argument("--top", type=int, default=10, help="plans to show")
     pl.add_argument("--rejected", type=int, default=5, metavar="N", help="example rejected plans to show")
     pl.add_argument("--tokens", type=float, help="also report time and cost to train this many tokens")
+    pl.add_argument("--max-plans", type=int, default=200_000,
+                    help="enumerate up to this many layouts; larger spaces are searched (NSGA-II) "
+                         "with this many evaluations")
+    pl.add_argument("--seed", type=int, default=0, help="seed of the search for large spaces")
     pl.add_argument("--csv", help="write all feasible plans to this CSV file")
     pl.add_argument("--plot", help="write a throughput-vs-memory plot (PNG) of the feasible plans")
     pl.set_defaults(func=run_plan)
@@ -108,6 +112,18 @@ def _gb(x: float) -> str:
     return f"{x / 1e9:.2f}"
 
 
+def _int_list(flag: str, text: str | None) -> list[int]:
+    if not text:
+        return []
+    try:
+        out = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"{flag} must be comma-separated integers, got {text!r}") from None
+    if any(v < 1 for v in out):
+        raise ConfigError(f"{flag} values must be >= 1, got {text!r}")
+    return out
+
+
 def _positive(name: str, v) -> None:
     if v is not None and v < 1:
         raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {v}")
@@ -120,7 +136,8 @@ def run_estimate(args) -> int:
     for name in ("gpus", "tp", "pp", "cp", "batch", "input_len", "micro_batch", "global_batch", "seq_len",
                  "virtual_stages"):
         _positive(name, getattr(args, name))
-    if args.mode == "infer":
+    mode = args.mode if args.mode != "auto" else ("train" if args.global_batch else "infer")
+    if mode == "infer":
         return _estimate_infer(args, model, hw)
     return _estimate_train(args, model, hw)
 
@@ -129,16 +146,13 @@ def _estimate_infer(args, model, hw) -> int:
     from hwopt.llm import estimate_inference
 
     if args.gpus is not None and args.gpus != args.tp * args.pp:
-        raise ConfigError(f"--gpus {args.gpus} must equal --tp x --pp = {args.tp * args.pp} for inference")
-    batches = [args.batch]
-    if args.sweep:
-        try:
-            batches += [int(x) for x in args.sweep.split(",") if x.strip()]
-        except ValueError:
-            raise ConfigError(f"--sweep must be comma-separated integers, got {args.sweep!r}") from None
-    ests = [estimate_inference(model, hw, batch=b, input_len=args.input_len, output_len=args.output_len,
+        raise ConfigError(f"--gpus {args.gpus} must equal --tp x --pp = {args.tp * args.pp} for inference "
+                          f"(give --global-batch to estimate training)")
+    batches = [args.batch] + _int_list("--sweep", args.sweep)
+    inputs = [args.input_len] + _int_list("--sweep-input", args.sweep_input)
+    ests = [estimate_inference(model, hw, batch=b, input_len=n, output_len=args.output_len,
                                tp=args.tp, pp=args.pp, precision=args.precision, flash=not args.no_flash)
-            for b in dict.fromkeys(batches)]
+            for n in dict.fromkeys(inputs) for b in dict.fromkeys(batches)]
     if args.json:
         print(json.dumps([e.to_dict() for e in ests], indent=2, default=str))
         return 0
@@ -156,7 +170,13 @@ def _estimate_infer(args, model, hw) -> int:
              f"{x.output_tokens_per_s:.0f}", f"{x.output_tokens_per_s_per_gpu:.0f}", _gb(x.memory["total"]),
              "yes" if x.fits else "NO"] for x in ests]
     print(_table(rows, ["batch", "in/out", "TTFT ms", "TPOT ms", "out tok/s", "out tok/s/GPU", "mem GB", "fits"]))
-    print(f"\nlargest batch that fits at context {e.input_len + e.output_len}: {e.max_batch}")
+    print()
+    for n in dict.fromkeys(x.input_len for x in ests):
+        x = next(x for x in ests if x.input_len == n)
+        print(f"largest batch that fits at context {n + x.output_len}: {x.max_batch}")
+    j = e.joules_per_output_token(hw.tdp_w)
+    if j is not None:
+        print(f"energy (all GPUs at TDP, batch {e.batch}): at most {j:.3f} J per output token")
     return 0
 
 
@@ -204,15 +224,17 @@ def _estimate_train(args, model, hw) -> int:
     if est.memory["total"] > hw.memory_bytes:
         print(f"\nOOM by {(est.memory['total'] - hw.memory_bytes) / 1e9:.1f} GB on {est.memory_gpu}")
     if args.tokens:
-        _print_train_cost(est, args.tokens)
+        _print_train_cost(est, args.tokens, hw.tdp_w)
     return 0
 
 
-def _print_train_cost(est, tokens: float) -> None:
+def _print_train_cost(est, tokens: float, tdp_w: float | None = None) -> None:
     days = est.time_to_train_s(tokens) / 86400
     cost = est.cost_to_train_usd(tokens)
     money = f"${cost:,.0f}" if cost is not None else "n/a (no price in the catalog)"
-    print(f"\n{tokens:.3g} tokens: {days:.1f} days on {est.n_gpus} GPUs, {money}")
+    kwh = est.energy_to_train_kwh(tokens, tdp_w)
+    energy = f", at most {kwh / 1e3:,.0f} MWh of GPU energy (TDP bound)" if kwh is not None else ""
+    print(f"\n{tokens:.3g} tokens: {days:.1f} days on {est.n_gpus} GPUs, {money}{energy}")
 
 
 # -- plan ---------------------------------------------------------------------------------------
@@ -221,10 +243,11 @@ def run_plan(args) -> int:
     from hwopt.llm import plan
 
     model, hw = _model(args), _hardware(args)
-    for name in ("gpus", "global_batch", "seq_len", "top"):
+    for name in ("gpus", "global_batch", "seq_len", "top", "max_plans"):
         _positive(name, getattr(args, name))
     res = plan(model, hw, args.gpus, args.global_batch, args.seq_len or model.max_seq, objective=args.objective,
-               precisions=args.precision, recompute=args.recompute, flash=not args.no_flash)
+               precisions=args.precision, recompute=args.recompute, flash=not args.no_flash,
+               max_plans=args.max_plans, seed=args.seed)
     if args.csv:
         _plans_csv(res, args.csv)
     if args.plot:
@@ -258,15 +281,16 @@ def run_plan(args) -> int:
     print("\nrejections by reason:")
     for reason, n in res.rejection_summary().items():
         print(f"  {n:6d}  {reason}")
-    oom = [r for r in res.rejected if r.reason.startswith("OOM")][: args.rejected]
+    oom = res.closest_oom(args.rejected)
     if oom:
-        print("\nexample rejected plans:")
+        print("\nrejected plans that came closest to fitting:")
         for r in oom:
             c = r.config
-            print(f"  TP {c.tp} PP {c.pp} DP {c.dp} mb {c.micro_batch} recompute {c.recompute} ZeRO {c.zero}: "
+            print(f"  TP {c.tp} PP {c.pp} v {c.virtual_stages} DP {c.dp} mb {c.micro_batch} recompute {c.recompute} "
+                  f"ZeRO {c.zero} offload {c.offload_optimizer}/{c.offload_params}: "
                   f"{r.reason}")
     if args.tokens and res.best:
-        _print_train_cost(res.best, args.tokens)
+        _print_train_cost(res.best, args.tokens, hw.tdp_w)
     return 0
 
 
@@ -306,7 +330,7 @@ def _plans_plot(res, path: str) -> None:
 def run_validate(args) -> int:
     import pandas as pd
 
-    from hwopt.llm import efficiency_for, validate_table
+    from hwopt.llm import validate_table
     from hwopt.llm._validate import short_source
 
     efficiency = None
@@ -361,7 +385,6 @@ def run_validate(args) -> int:
                                                           "MAPE %", "max %"]))
         tr = lo[lo["kind"] == "train"]
         print(f"held-out training MAPE: {tr['abs_pct_error'].mean():.2f} % over {len(tr)} rows")
-    _ = efficiency_for  # calibrated sets are used when --fit is not given
     return 0
 
 
@@ -388,6 +411,3 @@ def run_presets(args) -> int:
     print(_table(rows, ["preset", "params B", "active B", "layers", "hidden", "heads/kv", "vocab", "source"]))
     return 0
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(0)

@@ -2,9 +2,10 @@
 
 Calibrating on a table of thousands of architectures needs the per-class roofline features
 of every row for several targets. Graphs are built once per (space, config, batch size),
-flattened to ``(row, class, flops, bytes)`` arrays for two runtime variants — ``fused``
-(element-wise ops fused into producers) and ``pruned`` (also constant-folding ``x*0`` and
-removing dead ops, as graph compilers do) — and costed for any target with numpy.
+flattened to ``(row, class, flops, bytes)`` arrays for three runtime variants — ``unfused``
+(one kernel per op, as eager PyTorch runs), ``fused`` (element-wise ops fused into producers,
+as inference runtimes do) and ``pruned`` (also constant-folding ``x*0`` and removing dead
+ops, as graph compilers do) — and costed for any target with numpy.
 """
 
 from __future__ import annotations
@@ -17,17 +18,19 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from hwopt._registry import Registry
 from hwopt.hardware._roofline import COMPUTE_EFFICIENCY, MEMORY_EFFICIENCY, OVERHEAD_S
 from hwopt.hardware._target import HardwareTarget
 from hwopt.hardware.graph import OP_CLASSES, OpGraph
 
-VARIANTS = ("fused", "pruned")
+VARIANTS = ("unfused", "fused", "pruned")
 #: calibration feature columns: one roofline time per op class, then the kernel count
 FEATURES = tuple(OP_CLASSES) + ("n_ops",)
 
 
 def graph_variants(graph: OpGraph) -> dict[str, OpGraph]:
-    return {"fused": graph.fused().without_free(), "pruned": graph.pruned().fused().without_free()}
+    return {"unfused": graph.without_free(), "fused": graph.fused().without_free(),
+            "pruned": graph.pruned().fused().without_free()}
 
 
 @dataclass
@@ -82,10 +85,18 @@ class GraphTable:
         return cls(int(z["n"]), {v: z[f"ops_{v}"] for v in VARIANTS}, z["weight_bytes"], z["peak"])
 
 
+#: analytic graph builders for spaces defined elsewhere: space name -> "module:function"
+ANALYTIC_GRAPHS = Registry("analytic graph")
+ANALYTIC_GRAPHS.register("ofa-mbv3", "hwopt.hardware.graph._mbv3:mbv3_graph", "elastic MobileNetV3 sub-networks")
+
+
 def graph_builder(space: Any) -> Callable[[dict, int], OpGraph]:
-    """The fastest way to get a config's graph: the space's analytic ``op_graph`` or a trace."""
+    """The fastest way to get a config's graph: an analytic builder, else a torch trace."""
     if hasattr(space, "op_graph"):
         return lambda cfg, b: space.op_graph(cfg, b)
+    if space.name in ANALYTIC_GRAPHS:
+        fn = ANALYTIC_GRAPHS.get(space.name)
+        return lambda cfg, b: fn(space, cfg, b)
     from hwopt.hardware.graph import from_torch
 
     return lambda cfg, b: from_torch(space.build(cfg), space.input_shape(cfg, b))

@@ -24,12 +24,13 @@ class Efficiency:
 
     gemm_max: float = 0.80  # fraction of dense peak reached by very large GEMMs
     gemm_half_dim: float = 64.0  # GEMM size (smallest of m, n, k) at which efficiency halves
-    mem: float = 0.80  # fraction of HBM bandwidth reached by memory-bound kernels
+    mem: float = 0.80  # fraction of HBM bandwidth reached by element-wise kernels
+    stream: float = 0.85  # fraction reached by long sequential reads (GEMM weights, fused-attention K/V)
     flash_attn: float = 0.55  # fraction of peak for fused (FlashAttention-style) attention
     intra_link: float = 0.75  # fraction of NVLink / Infinity Fabric bandwidth in collectives
     inter_link: float = 0.75  # fraction of per-GPU InfiniBand / Ethernet bandwidth
     launch_s: float = 4e-6  # fixed cost per kernel
-    comm_latency_s: float = 10e-6  # fixed cost per collective step (ring hop)
+    comm_latency_s: float = 5e-6  # fixed cost per collective hop (log2(group) hops per phase)
     optimizer_bytes_per_param: float = 38.0  # HBM traffic of one mixed-precision Adam step
     host_link_gbps: float = 25.0  # CPU <-> GPU (PCIe) per GPU, for offload
     host_mem_gbps: float = 20.0  # CPU memory bandwidth available per GPU for CPU Adam

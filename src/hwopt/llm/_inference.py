@@ -61,6 +61,12 @@ class InferenceEstimate:
     def output_tokens_per_s_per_gpu(self) -> float:
         return self.output_tokens_per_s / self.n_gpus
 
+    def joules_per_output_token(self, tdp_w: float | None) -> float | None:
+        """Upper bound: all GPUs at TDP for prefill + decode, divided by the generated tokens."""
+        if tdp_w is None or not self.output_len:
+            return None
+        return self.n_gpus * tdp_w * self.total_s / (self.batch * self.output_len)
+
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["precision"] = asdict(self.precision)
@@ -175,21 +181,22 @@ def estimate_inference(
     # prefill in chunks of at most max_num_tokens prompt tokens (whole prompts per chunk)
     per_chunk = max(1, min(batch, max_num_tokens // input_len)) if input_len <= max_num_tokens else 1
     full, rest = divmod(batch, per_chunk)
-    prefill = full * model_time(per_chunk, input_len, input_len)
+    chunk = model_time(per_chunk, input_len, input_len)  # one chunk through every stage
+    # chunks are pipelined over the PP stages: (n + pp - 1) slots of one stage's time
+    prefill = (full + pp - 1) * chunk / pp
     if rest:
-        prefill += model_time(rest, input_len, input_len)
-    ttft = model_time(min(batch, per_chunk), input_len, input_len) if batch == 1 else prefill
+        prefill += model_time(rest, input_len, input_len) / pp
+    ttft = prefill  # the batch's last prompt gets its first token after the whole prefill
 
     decode_total, tpot = 0.0, 0.0
     if output_len > 0:
         n = min(_DECODE_SAMPLES, output_len)
         steps = [input_len + 1 + round(i * (output_len - 1) / max(n - 1, 1)) for i in range(n)]
-        if pp > 1:  # keep every stage busy: pp micro-batches of batch/pp
-            mb = max(1, batch // pp)
-            per_step = [pp * (model_time(mb, 1, c) / pp) for c in steps]
-            per_step = [t * (batch / (mb * pp)) for t in per_step]
-        else:
-            per_step = [model_time(batch, 1, c) for c in steps]
+        # with PP the batch is split into up to pp micro-batches that keep the stages busy: one
+        # decode step of the whole batch takes max(n_micro, pp) slots of one stage's time
+        n_micro = min(pp, batch)
+        mb = -(-batch // n_micro)
+        per_step = [max(n_micro, pp) * model_time(mb, 1, c) / pp for c in steps]
         tpot = sum(per_step) / n
         decode_total = tpot * (output_len - 1)
         if output_len == 1:

@@ -3,8 +3,9 @@ offload, precision) for a model x cluster x global batch, ranked; each rejection
 
 Layouts that cannot run (TP beyond a node, PP not dividing the layers, batch not divisible, ...)
 are rejected once per (TP, PP, CP) before the inner dimensions are expanded; the rest are
-estimated (per-layer times are cached, so a few thousand plans take about a second) and
-rejected when they do not fit the GPU's memory.
+estimated (per-layer times are cached, so ten thousand plans take well under a second) and
+rejected when they do not fit the GPU's memory. Spaces larger than ``max_plans`` are searched
+with a hwopt Strategy (NSGA-II by default) instead of enumerated.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Rejected:
     config: TrainConfig
     reason: str
     count: int = 1  # how many plans share this structural reason
+    shortfall_gb: float | None = None  # for OOM rejections
 
 
 @dataclass
@@ -54,14 +56,29 @@ class PlanResult:
         return sum(r.count for r in self.rejected)
 
     def rejection_summary(self) -> dict[str, int]:
-        """Reasons without plan-specific numbers, with how many plans each rejected."""
+        """Rejection reasons grouped by kind (numbers ignored), each labelled by its first example,
+        with how many plans the group rejected."""
         import re
 
-        out: dict[str, int] = {}
+        groups: dict[str, list] = {}
         for r in self.rejected:
-            key = re.sub(r"OOM by [\d.]+ GB.*", "OOM (does not fit GPU memory)", r.reason)
-            out[key] = out.get(key, 0) + r.count
+            head = "OOM" if r.reason.startswith("OOM") else r.reason
+            key = re.sub(r"\d+(\.\d+)?", "#", head)
+            g = groups.setdefault(key, [r.reason, 0, set()])
+            g[1] += r.count
+            g[2].add(r.reason)
+        out = {}
+        for key, (example, count, variants) in groups.items():
+            if key == "OOM":
+                label = "OOM: does not fit GPU memory"
+            else:
+                label = example + ("  (and similar)" if len(variants) > 1 else "")
+            out[label] = count
         return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+    def closest_oom(self, n: int = 5) -> list[Rejected]:
+        """The out-of-memory plans that missed by the least."""
+        return sorted((r for r in self.rejected if r.shortfall_gb is not None), key=lambda r: r.shortfall_gb)[:n]
 
 
 def _pow2_upto(n: int) -> list[int]:
@@ -95,6 +112,9 @@ def plan(
     flash: bool = True,
     efficiency: Efficiency | None = None,
     memory_limit_gb: float | None = None,
+    max_plans: int = 200_000,
+    seed: int = 0,
+    search: str = "nsga2",
 ) -> PlanResult:
     """Enumerate, estimate and rank training plans for ``n_gpus`` GPUs of ``hardware``."""
     from hwopt.llm._presets import get_model
@@ -119,6 +139,7 @@ def plan(
     rejected: list[Rejected] = []
     considered = 0
     base = TrainConfig(global_batch=global_batch, seq_len=seq_len, flash=flash, sp=True)
+    candidates: list[tuple[TrainConfig, list]] = []
     for t, p, c in product(tps, pps, sorted(set(cp))):
         if n_gpus % (t * p * c):
             continue
@@ -131,32 +152,94 @@ def plan(
             considered += len(inner)
             rejected.append(Rejected(probe, structural, len(inner)))
             continue
-        for mb, v, rc, (z, oo, op), pr in inner:
-            considered += 1
-            cfg = replace(probe, micro_batch=mb, virtual_stages=v, recompute=rc, zero=z,
-                          offload_optimizer=oo, offload_params=op, precision=pr)
-            reason = check_train_config(model, hardware, cfg)
-            if reason:
-                rejected.append(Rejected(cfg, reason))
-                continue
-            est = estimate_training(model, hardware, cfg, eff, check=False)
-            need = est.memory["total"]
-            if need > capacity:
-                rejected.append(Rejected(cfg, (
-                    f"OOM by {(need - capacity) / GB:.1f} GB on {est.memory_gpu}: needs {need / GB:.1f} GB "
-                    f"of {capacity / GB:.1f} GB ({_mem_text(est.memory)})")))
-                continue
-            plans.append(est)
+        candidates.append((probe, inner))
+    notes: list[str] = []
+    flat = [(probe, x) for probe, inner in candidates for x in inner]
+    if len(flat) > max_plans:  # very large spaces go through hwopt's search engine
+        flat = _search(model, hardware, candidates, max_plans, seed, search, objective, eff, capacity, notes)
+    for probe, (mb, v, rc, (z, oo, op), pr) in flat:
+        considered += 1
+        cfg = replace(probe, micro_batch=mb, virtual_stages=v, recompute=rc, zero=z,
+                      offload_optimizer=oo, offload_params=op, precision=pr)
+        reason = check_train_config(model, hardware, cfg)
+        if reason:
+            rejected.append(Rejected(cfg, reason))
+            continue
+        est = estimate_training(model, hardware, cfg, eff, check=False)
+        need = est.memory["total"]
+        if need > capacity:
+            rejected.append(Rejected(cfg, (
+                f"OOM by {(need - capacity) / GB:.1f} GB on {est.memory_gpu}: needs {need / GB:.1f} GB "
+                f"of {capacity / GB:.1f} GB ({_mem_text(est.memory)})"), shortfall_gb=(need - capacity) / GB))
+            continue
+        plans.append(est)
     key = {
         "throughput": lambda e: (-e.tokens_per_s, e.memory["total"]),
         "cost": lambda e: (e.n_gpus * (e.price_per_gpu_hour or 0.0) / e.tokens_per_s, -e.tokens_per_s),
         "memory": lambda e: (e.memory["total"], -e.tokens_per_s),
     }[objective]
     plans.sort(key=key)
-    notes = []
     if objective == "cost" and hardware.price_per_hour_usd is None:
         notes.append(f"{hardware.name} has no price in the catalog; cost ranking falls back to throughput")
     return PlanResult(plans, rejected, objective, considered, notes)
+
+
+def _search(model, hardware, candidates, budget: int, seed: int, strategy: str, objective: str,
+            eff: Efficiency, capacity: float, notes: list[str]) -> list:
+    """Search the layouts with a hwopt Strategy (ask/tell) instead of enumerating them all.
+
+    The space has one categorical per dimension (the structurally valid (TP, PP, CP) layouts are
+    one of them); the objectives are the ranking key and memory, with memory <= capacity as the
+    constraint. Returns the distinct (layout, inner choices) the search evaluated."""
+    import numpy as np
+
+    from hwopt.space import Categorical, SearchSpace
+    from hwopt.strategies import Problem, get_strategy
+
+    inner_all = [x for _, inner in candidates for x in inner]
+    mbs, vs, rcs, states, precs = (list(dict.fromkeys(x[i] for x in inner_all)) for i in range(5))
+    space = SearchSpace([
+        Categorical("layout", list(range(len(candidates)))),
+        Categorical("mb", mbs, ordered=True),
+        Categorical("v", vs, ordered=True),
+        Categorical("recompute", rcs),
+        Categorical("state", list(range(len(states)))),
+        Categorical("precision", precs),
+    ], name="llm-plan")
+    strat = get_strategy(strategy, seed=seed)
+    strat.setup(Problem(space, n_obj=2, n_constr=1, objective_names=(objective, "memory")))
+    chosen: dict[str, tuple] = {}
+    results: dict[str, tuple[float, float, float]] = {}
+    stalls = 0
+    while len(results) < budget and stalls < 50:  # stop when the strategy only repeats itself
+        configs = strat.ask(max(1, min(strat.batch_size, budget - len(results))))
+        F = np.empty((len(configs), 2))
+        G = np.empty((len(configs), 1))
+        new = 0
+        for i, c in enumerate(configs):
+            key = space.hash(c)
+            if key not in results:
+                probe = candidates[int(c["layout"])][0]
+                z, oo, op = states[int(c["state"])]
+                cfg = replace(probe, micro_batch=c["mb"], virtual_stages=c["v"] if probe.pp > 1 else 1,
+                              recompute=c["recompute"], zero=z, offload_optimizer=oo, offload_params=op,
+                              precision=c["precision"])
+                if check_train_config(model, hardware, cfg):
+                    results[key] = (np.nan, np.nan, 1.0)
+                else:
+                    est = estimate_training(model, hardware, cfg, eff, check=False)
+                    rank = {"throughput": -est.tokens_per_s, "memory": est.memory["total"],
+                            "cost": (est.price_per_gpu_hour or 1.0) * est.n_gpus / est.tokens_per_s}[objective]
+                    results[key] = (rank, est.memory["total"] / GB, (est.memory["total"] - capacity) / GB)
+                chosen[key] = (probe, (cfg.micro_batch, cfg.virtual_stages, cfg.recompute, (z, oo, op),
+                                       cfg.precision))
+                new += 1
+            F[i, 0], F[i, 1], G[i, 0] = results[key]
+        stalls = 0 if new else stalls + 1
+        strat.tell(configs, F, G)
+    notes.append(f"{len(inner_all)} layouts pass the structural checks; searched {len(chosen)} of them "
+                 f"with the '{strategy}' strategy (seed {seed})")
+    return list(dict.fromkeys(chosen.values()))
 
 
 def _mem_text(mem: dict[str, float]) -> str:

@@ -7,6 +7,7 @@ plus a fixed launch cost. GEMM efficiency grows with the GEMM's smallest dimensi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from hwopt.hardware import HardwareTarget
@@ -26,7 +27,13 @@ class Device:
 
     @property
     def bw(self) -> float:
+        """HBM bandwidth reached by element-wise kernels (norms, activations, softmax)."""
         return self.hw.bandwidth_bytes_per_s * self.eff.mem
+
+    @property
+    def stream_bw(self) -> float:
+        """HBM bandwidth reached by long sequential reads: GEMM operands, fused-attention K/V."""
+        return self.hw.bandwidth_bytes_per_s * self.eff.stream
 
     @property
     def gpus_per_node(self) -> int:
@@ -61,7 +68,7 @@ def gemm_time(dev: Device, m: float, n: float, k: float, peak: float, w_bytes: f
     flops = 2.0 * m * n * k
     bytes_ = m * k * a_bytes + k * n * w_bytes + m * n * a_bytes
     eff = dev.eff.gemm_eff(min(m, n, k))
-    return count * (max(flops / (peak * eff), bytes_ / dev.bw) + dev.eff.launch_s)
+    return count * (max(flops / (peak * eff), bytes_ / dev.stream_bw) + dev.eff.launch_s)
 
 
 def mem_time(dev: Device, nbytes: float, kernels: float = 1.0) -> float:
@@ -73,9 +80,10 @@ def collective_time(dev: Device, kind: str, nbytes: float, group: int, per_node:
     if group <= 1 or nbytes <= 0:
         return 0.0
     factor = {"all_reduce": 2.0, "all_gather": 1.0, "reduce_scatter": 1.0, "all_to_all": 1.0}[kind]
-    steps = factor * (group - 1)
+    # bandwidth term of a ring; latency of a tree/low-latency protocol (log2 hops per phase)
+    hops = factor * math.ceil(math.log2(group))
     volume = factor * (group - 1) / group * nbytes
-    return volume / dev.link_bw(group, per_node) + steps * dev.eff.comm_latency_s
+    return volume / dev.link_bw(group, per_node) + hops * dev.eff.comm_latency_s
 
 
 def p2p_time(dev: Device, nbytes: float, inter_node: bool) -> float:
@@ -157,7 +165,7 @@ def layer_forward(
     if flash:
         flops = 4.0 * batch * q_len * keys * qd
         bytes_ = kv_read + 2 * T * qd * a_bytes
-        attn = max(flops / (attn_peak * dev.eff.flash_attn), bytes_ / dev.bw) + dev.eff.launch_s
+        attn = max(flops / (attn_peak * dev.eff.flash_attn), bytes_ / dev.stream_bw) + dev.eff.launch_s
         attn_bwd = 2.5
     else:
         # unfused (Megatron 2021/2022): two batched GEMMs over the full score matrix

@@ -135,19 +135,19 @@ class ModelSpec:
 
 # -- Hugging Face config.json ----------------------------------------------------------
 
-def _get(cfg: dict, *keys: str, default: Any = None, required: bool = True, where: str = "") -> Any:
+def _get(cfg: dict, *keys: str, default: Any = None, required: bool = True, where: str = "config.json: ") -> Any:
     for k in keys:
         if k in cfg and cfg[k] is not None:
             return cfg[k]
     if required and default is None:
-        raise ConfigError(f"{where}config.json: missing field {keys[0]!r}")
+        raise ConfigError(f"{where}missing field {keys[0]!r}")
     return default
 
 
-def _int(cfg: dict, *keys: str, default: int | None = None, where: str = "") -> int:
+def _int(cfg: dict, *keys: str, default: int | None = None, where: str = "config.json: ") -> int:
     v = _get(cfg, *keys, default=default, where=where)
     if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-        raise ConfigError(f"{where}config.json: field {keys[0]!r} must be a positive integer, got {v!r}")
+        raise ConfigError(f"{where}field {keys[0]!r} must be a positive integer, got {v!r}")
     return v
 
 
@@ -164,7 +164,7 @@ def spec_from_hf_config(config: dict | str | Path, name: str | None = None) -> M
     Supported ``model_type``: llama, mistral, qwen2, mixtral, qwen2_moe, deepseek (MoE without
     MLA), gpt2, gpt_neox, falcon. Anything else raises one ConfigError naming the field.
     """
-    where = ""
+    where = "config.json: "
     if not isinstance(config, dict):
         path = Path(config)
         where = f"{path}: "
@@ -177,28 +177,28 @@ def spec_from_hf_config(config: dict | str | Path, name: str | None = None) -> M
         name = name or path.parent.name or path.stem
         where = f"{path}: "
     if not isinstance(config, dict):
-        raise ConfigError(f"{where}config.json must be a JSON object")
+        raise ConfigError(f"{where}must be a JSON object")
     mtype = config.get("model_type")
     if not isinstance(mtype, str):
-        raise ConfigError(f"{where}config.json: missing field 'model_type'; supported: {', '.join(sorted(_PARSERS))}")
+        raise ConfigError(f"{where}missing field 'model_type'; supported: {', '.join(sorted(_PARSERS))}")
     for key, what in _UNSUPPORTED.items():
         if config.get(key) not in (None, 0):
-            raise ConfigError(f"{where}config.json: field {key!r} ({what}) is not supported")
+            raise ConfigError(f"{where}field {key!r} ({what}) is not supported")
     parser = _PARSERS.get(mtype)
     if parser is None:
         raise ConfigError(
-            f"{where}config.json: field 'model_type' = {mtype!r} is not supported; "
+            f"{where}field 'model_type' = {mtype!r} is not supported; "
             f"supported: {', '.join(sorted(_PARSERS))}"
         )
     spec = parser(config, name or mtype, where)
     if spec.heads % spec.kv_heads:
         raise ConfigError(
-            f"{where}config.json: field 'num_key_value_heads' = {spec.kv_heads} does not divide "
+            f"{where}field 'num_key_value_heads' = {spec.kv_heads} does not divide "
             f"num_attention_heads = {spec.heads}"
         )
     if spec.is_moe and not 0 < spec.experts_per_token <= spec.n_experts:
         raise ConfigError(
-            f"{where}config.json: field 'num_experts_per_tok' = {spec.experts_per_token} must be in "
+            f"{where}field 'num_experts_per_tok' = {spec.experts_per_token} must be in "
             f"1..{spec.n_experts}"
         )
     return spec
@@ -243,7 +243,7 @@ def _qwen2_moe(cfg: dict, name: str, where: str) -> ModelSpec:
     n_shared = shared // width if shared and shared % width == 0 else 0
     if shared and not n_shared:
         raise ConfigError(
-            f"{where}config.json: field 'shared_expert_intermediate_size' = {shared} is not a multiple "
+            f"{where}field 'shared_expert_intermediate_size' = {shared} is not a multiple "
             f"of moe_intermediate_size = {width}"
         )
     return spec.with_(n_shared_experts=n_shared)

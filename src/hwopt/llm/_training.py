@@ -109,6 +109,12 @@ class TrainingEstimate:
             return None
         return self.time_to_train_s(tokens) / 3600 * self.n_gpus * self.price_per_gpu_hour
 
+    def energy_to_train_kwh(self, tokens: float, tdp_w: float | None) -> float | None:
+        """Upper-bound GPU energy: every GPU at its TDP for the whole run (no host, no cooling)."""
+        if tdp_w is None:
+            return None
+        return self.time_to_train_s(tokens) * self.n_gpus * tdp_w / 3.6e6
+
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if k != "config"}
         out["config"] = self.config.to_dict()

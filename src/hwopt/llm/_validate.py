@@ -20,7 +20,7 @@ from hwopt.llm._inference import estimate_inference
 from hwopt.llm._memory import model_state_bytes_per_param
 from hwopt.llm._presets import get_model
 from hwopt.llm._spec import ModelSpec
-from hwopt.llm._training import TrainConfig, estimate_training, megatron_flops
+from hwopt.llm._training import TrainConfig, estimate_training, megatron_flops, padded_vocab
 
 METRICS = ("tflops_per_gpu", "iter_time_s", "mfu", "tokens_per_s_per_gpu", "out_tokens_per_s_per_gpu",
            "ttft_ms", "peak_mem_gib", "max_params_b")
@@ -131,9 +131,6 @@ def predict_row(row: dict, efficiency: Efficiency | None = None, hw_files: tuple
         return est.tokens_per_s_per_gpu
     if metric == "peak_mem_gib":
         return est.memory["total"] / 2**30
-    V = est.config and model.vocab
-    from hwopt.llm._training import padded_vocab
-
     V = padded_vocab(model.vocab, cfg.tp, cfg.vocab_pad)
     if metric == "tflops_per_gpu":
         if "96*B*s*l*h^2" in notes.replace(" ", ""):

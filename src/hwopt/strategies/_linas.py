@@ -39,14 +39,24 @@ class LinasStrategy(Strategy):
     name = "linas"
 
     def __init__(self, *, seed: int | None = None, population: int = 50, inner_evals: int = 20000,
-                 predictor: str = "dynast", crossover_prob: float = 0.9, crossover_eta: float = 15.0,
-                 mutation_prob: float = 0.02, mutation_eta: float = 20.0):
+                 predictor: str = "dynast", svr_grid: str = "coarse", crossover_prob: float = 0.9, crossover_eta: float = 15.0,
+                 mutation_prob: float = 0.02, mutation_eta: float = 20.0, engine: str = "numpy"):
         super().__init__(seed=seed)
         self.population = population
         self.inner_evals = inner_evals
         self.predictor = predictor
         self.crossover_prob, self.crossover_eta = crossover_prob, crossover_eta
         self.mutation_prob, self.mutation_eta = mutation_prob, mutation_eta
+        if engine not in ("numpy", "pymoo"):
+            from hwopt.errors import ConfigError
+
+            raise ConfigError(f"linas engine must be 'numpy' or 'pymoo', got {engine!r}")
+        self.engine = engine
+        if svr_grid not in ("coarse", "full"):
+            from hwopt.errors import ConfigError
+
+            raise ConfigError(f"linas svr_grid must be 'coarse' or 'full', got {svr_grid!r}")
+        self.svr_grid = svr_grid
 
     @property
     def batch_size(self) -> int:
@@ -123,8 +133,25 @@ class LinasStrategy(Strategy):
         ok = ~np.isnan(F).any(axis=1)
         feats = self._features
         Xf = feats.transform(X[ok])
-        models = [PREDICTORS.create(self.predictor).fit(Xf, F[ok, j]) for j in range(F.shape[1])]
+        opts = {}
+        if self.predictor == "dynast" and self.svr_grid == "coarse":
+            from hwopt.predictors._dynast import COARSE_COSTS
+
+            opts = {"costs": COARSE_COSTS}
+        models = [PREDICTORS.create(self.predictor, **opts).fit(Xf, F[ok, j]) for j in range(F.shape[1])]
         self._last["predictors"] = [getattr(m, "best_index_", None) for m in models]
+
+        n_gen = int(self.inner_evals / self.population)
+        if self.engine == "numpy":
+            from hwopt.strategies._nsga2_numpy import nsga2
+
+            def evaluate(x: np.ndarray) -> np.ndarray:
+                Z = feats.transform(x)
+                return np.column_stack([m.predict(Z) for m in models])
+
+            rng = np.random.default_rng(self.seed if self.seed is not None else 0)  # same seed each round
+            return nsga2(evaluate, sp.xl, sp.xu, self.population, n_gen, rng, self.crossover_prob,
+                         self.crossover_eta, self.mutation_prob, self.mutation_eta)
 
         class Predicted(PymooProblem):
             def _evaluate(self, x, out, *args, **kwargs):
@@ -140,7 +167,6 @@ class LinasStrategy(Strategy):
             mutation=PM(prob=self.mutation_prob, eta=self.mutation_eta, vtype=float, repair=RoundingRepair()),
             eliminate_duplicates=True,
         )
-        n_gen = int(self.inner_evals / self.population)
         res = minimize(problem, algo, ("n_gen", n_gen), seed=self.seed if self.seed is not None else 0,
                        verbose=False)
         return np.clip(np.rint(res.pop.get("X")), sp.xl, sp.xu).astype(np.int64)

@@ -1,7 +1,7 @@
 """``demo``: an elastic MobileNetV3-style CNN trained on scikit-learn's digits, cached on disk.
 
 Elastic per-stage depth (1-3), per-block expand ratio (2/4/6) and kernel size (3/5/7), and input
-resolution (digits upsampled from 8x8 to 16-32 px). Training (:func:`train_supernet`) follows
+resolution (digits upsampled from 8x8 to 12-24 px). Training (:func:`train_supernet`) follows
 Once-for-All's progressive shrinking in two phases: the largest network alone, then - after
 sorting every block's channels by importance - the sandwich rule (largest, smallest and two
 random sub-networks per step, the smaller ones distilled from the largest in place). The
@@ -24,15 +24,15 @@ from hwopt.supernets._base import ModelSpace
 from hwopt.supernets._mbv3 import MBV3Arch
 
 DEMO_ARCH = MBV3Arch(
-    stem=16, first_block=16, widths=(24, 40, 64), strides=(2, 2, 2), acts=("relu", "h_swish", "h_swish"),
-    se=(False, True, True), final_expand=192, last_channel=256, n_classes=10, ks_list=(3, 5, 7),
-    e_list=(2, 4, 6), d_list=(1, 2, 3), resolutions=(16, 20, 24, 28, 32), in_channels=1, stem_stride=1,
+    stem=8, first_block=8, widths=(16, 24, 32), strides=(2, 2, 2), acts=("relu", "h_swish", "h_swish"),
+    se=(False, True, True), final_expand=96, last_channel=128, n_classes=10, ks_list=(3, 5, 7),
+    e_list=(2, 4, 6), d_list=(1, 2, 3), resolutions=(12, 16, 20, 24), in_channels=1, stem_stride=1,
 )
 
 #: the recipe of the cached demo super-network (~2 minutes on 2 cores)
 DEFAULT_RECIPE: dict[str, Any] = {
-    "seed": 0, "batch_size": 64, "full_epochs": 6, "elastic_epochs": 14, "lr": 3e-3, "weight_decay": 1e-4,
-    "random_subnets": 2, "kd_weight": 0.5, "threads": 2,
+    "seed": 0, "batch_size": 128, "full_epochs": 3, "elastic_epochs": 5, "lr": 5e-3, "weight_decay": 1e-4,
+    "random_subnets": 2, "kd_weight": 0.5, "threads": 1,
 }
 _CODE_FILES = ("demo.py", "_mbv3.py", "_mbv3_nn.py", "_data.py")
 

@@ -57,6 +57,21 @@ class GraphBuilder:
         ins = tuple(dict.fromkeys(a[0] + b[0]))
         return self._add(eltwise_op(self._name("add"), a[1], 2, ins, 1.0, dtype_bytes=self.dtype_bytes, detail="add"))
 
+    def mul(self, a: Tensor, b: Tensor) -> Tensor:
+        """Broadcasting product (e.g. squeeze-excite scaling); the output has ``a``'s shape."""
+        self._shape = a[1]
+        ins = tuple(dict.fromkeys(a[0] + b[0]))
+        return self._add(eltwise_op(self._name("mul"), a[1], 2, ins, 1.0, dtype_bytes=self.dtype_bytes, detail="mul"))
+
+    def mean(self, x: Tensor, dim: int) -> Tensor:
+        """``x.mean(dim, keepdim=True)``: a reduction reading every input element once."""
+        shape = list(x[1])
+        shape[dim] = 1
+        self._shape = tuple(shape)
+        name = self._name("mean")
+        d = self.dtype_bytes
+        return self._add(Op(name, "reduce", float(numel(x[1])), numel(x[1]) * d, numel(shape) * d, 0.0, x[0], "mean"))
+
     def pool(self, x: Tensor, k: int, stride: int, pad: int) -> Tensor:
         n, c, h, w = x[1]
         self._shape = (n, c, (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1)

@@ -106,6 +106,16 @@ class OpGraph:
                 live -= self.input_bytes
         return peak
 
+    def output_depends_on_input(self) -> bool:
+        """False when every path from the input to the outputs passes through an ``x * 0``."""
+        live: set[str] = set()
+        for o in self.ops:
+            if o.zero:
+                continue
+            if not o.inputs or any(i in live for i in o.inputs):
+                live.add(o.name)
+        return any(n in live for n in self.outputs)
+
     # -- transformations ----------------------------------------------------------------
     def fused(self) -> "OpGraph":
         """Fuse element-wise / norm ops into their producer, as inference runtimes do.

@@ -1,0 +1,173 @@
+"""Estimates for one model on one target: latency with an interval, memory, energy, top ops.
+
+Power model (documented, not fitted): ``P = P_idle + (TDP - P_idle) * u`` where ``u`` is the
+share of the inference during which the bottleneck resource (compute or DRAM) would be busy at
+its spec-sheet peak: ``u = sum_ops max(flops/peak, bytes/bandwidth) / latency``, clipped to
+[0, 1]. ``P_idle`` is the catalog's ``idle_w`` or, when absent, 30% of TDP. Energy = P x latency.
+
+Without a calibration the latency interval is the prior ``[latency / 2.5, latency * 2.5]``, a
+width chosen to express that a spec-sheet roofline is typically off by a factor of about two;
+with one, it is the calibration's conformal interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hwopt.errors import ConfigError
+from hwopt.hardware._calibration import Calibration, load_calibration
+from hwopt.hardware._features import FEATURES, graph_variants
+from hwopt.hardware._roofline import DTYPE_BYTES, op_times
+from hwopt.hardware._target import HardwareTarget
+from hwopt.hardware.graph import OP_CLASSES, OpGraph
+
+SPEC_INTERVAL_FACTOR = 2.5
+IDLE_SHARE = 0.3
+
+
+@dataclass
+class OpEstimate:
+    name: str
+    kind: str
+    ms: float
+    bound: str
+    flops: float
+    bytes: float
+    detail: str
+
+
+@dataclass
+class Estimate:
+    hardware: str
+    batch_size: int
+    dtype: str
+    latency_ms: float
+    interval_ms: tuple[float, float]
+    coverage: float
+    flops: float
+    bytes: float
+    weights_mb: float
+    activations_mb: float
+    memory_mb: float
+    power_w: float | None
+    energy_mj: float | None
+    calibration: str | None
+    variant: str
+    ops: list[OpEstimate] = field(default_factory=list)
+
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        d = asdict(self)
+        d["interval_ms"] = list(self.interval_ms)
+        ops = sorted(self.ops, key=lambda o: -o.ms)
+        d["ops"] = [asdict(o) for o in (ops[:top] if top else ops)]
+        return d
+
+
+def features_of(graph: OpGraph, target: HardwareTarget, dtype: str = "fp32") -> dict[str, np.ndarray]:
+    """Calibration features ``(1, len(FEATURES))`` of one graph, per runtime variant."""
+    out = {}
+    for v, g in graph_variants(graph).items():
+        row = np.zeros((1, len(FEATURES)))
+        for t in op_times(g, target, dtype):
+            row[0, OP_CLASSES.index(t.op.kind)] += max(t.compute_s, t.memory_s)
+            row[0, -1] += 1
+        out[v] = row
+    return out
+
+
+def estimate_graph(graph: OpGraph, target: HardwareTarget, batch_size: int = 1, dtype: str = "fp32",
+                   calibration: Calibration | str | None = None) -> Estimate:
+    """Estimate for a graph built at ``batch_size`` (its dtype width should match ``dtype``)."""
+    cal_name = None
+    if isinstance(calibration, str):
+        cal_name = calibration
+        calibration = load_calibration(calibration)
+    variants = graph_variants(graph)
+    variant = calibration.variant if calibration else "fused"
+    g = variants[variant]
+    times = op_times(g, target, dtype)
+    if calibration is not None:
+        if calibration.hardware and calibration.hardware != target.name:
+            raise ConfigError(f"calibration {cal_name or ''!r} was fitted for hardware {calibration.hardware!r}, "
+                              f"not {target.name!r}")
+        feats = features_of(graph, target, dtype)
+        pred, lo, hi = calibration.predict_interval(feats)
+        latency, interval = float(pred[0]), (float(lo[0]), float(hi[0]))
+        # per-op share of the calibrated linear part, scaled by the residual correction
+        theta = dict(zip(calibration.columns, calibration.theta[1:]))
+        scale = latency / max(_linear(calibration, feats), 1e-12)
+        n_col = len(FEATURES) - 1
+        per_op = [(t, (theta.get(OP_CLASSES.index(t.op.kind), 0.0) * max(t.compute_s, t.memory_s) * 1e3
+                       + theta.get(n_col, 0.0)) * scale) for t in times]
+        coverage = calibration.coverage
+    else:
+        per_op = [(t, t.seconds * 1e3) for t in times]
+        latency = sum(ms for _, ms in per_op)
+        interval = (latency / SPEC_INTERVAL_FACTOR, latency * SPEC_INTERVAL_FACTOR)
+        coverage = 0.8
+    peak = target.peak_flops(dtype)
+    busy_s = sum(max(o.flops / peak, o.bytes / target.bandwidth_bytes_per_s) for o in g.ops)
+    power = energy = None
+    if target.tdp_w:
+        idle = target.idle_w if target.idle_w is not None else IDLE_SHARE * target.tdp_w
+        u = min(max(busy_s / (latency / 1e3), 0.0), 1.0) if latency > 0 else 0.0
+        power = idle + (target.tdp_w - idle) * u
+        energy = power * latency  # W * ms = mJ
+    weights = graph.weight_bytes
+    acts = variants["fused"].peak_activation_bytes()
+    return Estimate(
+        hardware=target.name, batch_size=batch_size, dtype=dtype, latency_ms=latency, interval_ms=interval,
+        coverage=coverage, flops=graph.flops, bytes=sum(o.bytes for o in g.ops), weights_mb=weights / 1e6,
+        activations_mb=acts / 1e6, memory_mb=(weights + acts) / 1e6, power_w=power, energy_mj=energy,
+        calibration=cal_name if cal_name else ("(given)" if calibration is not None else None), variant=variant,
+        ops=[OpEstimate(t.op.name, t.op.kind, ms, t.bound, t.op.flops, t.op.bytes, t.op.detail) for t, ms in per_op],
+    )
+
+
+def _linear(cal: Calibration, feats: dict[str, np.ndarray]) -> float:
+    """The calibration's linear part (before the residual correction)."""
+    return float(cal._design(feats[cal.variant])[0] @ np.asarray(cal.theta))
+
+
+def load_model_graph(model: Any, batch_size: int = 1, dtype: str = "fp32", input_shape=None,
+                     config: Any = None) -> OpGraph:
+    """An OpGraph from an OpGraph, an ONNX path, a torch module (with ``input_shape``) or a space name."""
+    from hwopt.hardware.graph import from_onnx, from_torch
+
+    width = DTYPE_BYTES.get(dtype)
+    if width is None:
+        raise ConfigError(f"unknown dtype {dtype!r}; valid: {', '.join(DTYPE_BYTES)}")
+    if isinstance(model, OpGraph):
+        return model
+    if isinstance(model, (str, Path)) and str(model).lower().endswith(".onnx"):
+        return from_onnx(model, batch_size, width)
+    if isinstance(model, str):
+        from hwopt.supernets import get_space
+
+        space = get_space(model)
+        if config is None:
+            raise ConfigError(f"model space {model!r} needs a config (--config JSON or arch string)")
+        cfg = space.parse_config(config)
+        if hasattr(space, "op_graph"):
+            return space.op_graph(cfg, batch_size, width)
+        return from_torch(space.build(cfg), space.input_shape(cfg, batch_size), width)
+    if input_shape is None:
+        raise ConfigError("estimating a torch module needs input_shape")
+    return from_torch(model, (batch_size, *tuple(input_shape)[1:]), width)
+
+
+def estimate(model: Any, hardware: str | HardwareTarget, batch_size: int = 1, dtype: str = "fp32",
+             calibration: Calibration | str | None = None, input_shape=None, config: Any = None,
+             hardware_files: tuple = ()) -> Estimate:
+    """Latency / memory / energy estimate of ``model`` on ``hardware`` (see module docstring)."""
+    from hwopt.hardware._local import resolve_hardware
+
+    if batch_size < 1:
+        raise ConfigError(f"batch size must be >= 1, got {batch_size}")
+    target = hardware if isinstance(hardware, HardwareTarget) else resolve_hardware(hardware, *hardware_files)
+    graph = load_model_graph(model, batch_size, dtype, input_shape, config)
+    return estimate_graph(graph, target, batch_size, dtype, calibration)

@@ -1,0 +1,154 @@
+"""Check the cost model on a table of measured models: calibrate on N rows, predict the rest.
+
+Used by ``hwopt costmodel evaluate`` and by ``benchmarks/costmodel_shared_tables.py``. Rows
+whose model output does not depend on its input (e.g. NAS-Bench-201 cells whose every path is
+``none``) are dropped by default: runtimes fold such graphs to a constant, so their latency is
+not a compute latency.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from hwopt.errors import ConfigError
+from hwopt.hardware._calibration import Calibration, fit_calibration
+from hwopt.hardware._estimate import SPEC_INTERVAL_FACTOR
+from hwopt.hardware._features import VARIANTS, GraphTable, graph_table
+from hwopt.hardware._roofline import OVERHEAD_S
+from hwopt.hardware._target import HardwareTarget
+
+CONFIG_COLUMNS = ("arch", "config", "ops", "op_idx")
+
+
+@dataclass
+class MeasuredTable:
+    """Configs (canonical), measured values and the graph table of one device setting."""
+
+    configs: list[dict]
+    y: np.ndarray
+    batch_size: int
+    graphs: GraphTable
+    dropped: int = 0
+
+    def features(self, target: HardwareTarget, dtype: str = "fp32") -> dict[str, np.ndarray]:
+        return {v: self.graphs.features(target, dtype, v) for v in VARIANTS}
+
+
+def read_table(path: str | Path, space: Any, metric: str = "latency_ms", device: str | None = None,
+               batch_size: int | None = None, configs_file: str | Path | None = None,
+               keep_constant: bool = False) -> MeasuredTable:
+    """Read a (possibly long-format, gzip) CSV; filter by device / batch size; build graphs."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"table {str(path)!r} does not exist")
+    try:
+        df = pd.read_csv(path, dtype={"batch_size": "Int64"} if _has_column(path, "batch_size") else None)
+    except Exception as exc:  # noqa: BLE001
+        raise ConfigError(f"cannot read table {str(path)!r}: {exc}") from None
+    if configs_file is not None:
+        extra = pd.read_csv(configs_file)
+        on = [c for c in df.columns if c in extra.columns and c not in CONFIG_COLUMNS]
+        if not on:
+            raise ConfigError(f"{configs_file} shares no id column with {path}")
+        df = df.merge(extra, on=on)
+    if metric not in df.columns:
+        raise ConfigError(f"table has no column {metric!r}; columns: {', '.join(map(str, df.columns))}")
+    if device is not None:
+        if "device" not in df.columns:
+            raise ConfigError("--device given but the table has no 'device' column")
+        if device not in set(df.device):
+            raise ConfigError(f"device {device!r} not in table; devices: {', '.join(sorted(set(df.device)))}")
+        df = df[df.device == device]
+    if "batch_size" in df.columns:
+        if batch_size is not None:
+            df = df[df.batch_size == batch_size]
+        sizes = set(df.batch_size.dropna().astype(int))
+        if len(sizes) > 1:
+            raise ConfigError(f"table mixes batch sizes {sorted(sizes)}; choose one with --batch-size")
+        if batch_size is None:
+            batch_size = sizes.pop() if sizes else 1
+    if "device" in df.columns and df.device.nunique() > 1:
+        raise ConfigError(f"table mixes devices {sorted(set(df.device))}; choose one with --device")
+    col = next((c for c in CONFIG_COLUMNS if c in df.columns), None)
+    if col is None:
+        raise ConfigError(f"table needs one of the columns {', '.join(CONFIG_COLUMNS)} (use --configs to join one)")
+    if df.empty:
+        raise ConfigError("no rows left after filtering")
+    raw = df[col].tolist()
+    configs = [space.space.canonical(space.parse_config(json.loads(v) if col == "op_idx" else v)) for v in raw]
+    y = df[metric].to_numpy(dtype=float)
+    batch = int(batch_size or 1)
+    graphs = graph_table(space, configs, batch)
+    keep = np.isfinite(y) & (y > 0)
+    if not keep_constant:
+        keep &= _input_dependent(space, configs, batch)
+    dropped = int((~keep).sum())
+    idx = np.where(keep)[0]
+    return MeasuredTable([configs[i] for i in idx], y[idx], batch, _subset(graphs, idx), dropped)
+
+
+def _has_column(path: Path, name: str) -> bool:
+    import pandas as pd
+
+    return name in pd.read_csv(path, nrows=0).columns
+
+
+def _input_dependent(space: Any, configs: Sequence[dict], batch: int) -> np.ndarray:
+    from hwopt.hardware._features import graph_builder
+
+    build = graph_builder(space)
+    if not hasattr(space, "op_graph"):
+        return np.ones(len(configs), bool)
+    return np.array([build(c, 1).output_depends_on_input() for c in configs])
+
+
+def _subset(t: GraphTable, idx: np.ndarray) -> GraphTable:
+    remap = np.full(t.n, -1)
+    remap[idx] = np.arange(len(idx))
+    ops = {}
+    for v, a in t.ops.items():
+        a = a[np.isin(a["row"], idx)].copy()
+        a["row"] = remap[a["row"]]
+        ops[v] = a
+    return GraphTable(len(idx), ops, t.weight_bytes[idx], t.peak_activation_bytes[idx])
+
+
+def metrics(y: np.ndarray, pred: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> dict[str, float]:
+    from scipy.stats import spearmanr
+
+    rel = np.abs(pred / y - 1)
+    return {
+        "spearman": float(spearmanr(pred, y)[0]) if len(y) > 2 else float("nan"),
+        "mape": float(np.mean(rel)),
+        "within_10pct": float(np.mean(rel <= 0.1)),
+        "coverage_80": float(np.mean((y >= lo) & (y <= hi))),
+        "n": int(len(y)),
+    }
+
+
+def evaluate(table: MeasuredTable, target: HardwareTarget, calibrate: int = 20, seed: int = 0,
+             dtype: str = "fp32") -> tuple[dict[str, float], Calibration | None]:
+    """Calibrate on ``calibrate`` random rows (0: spec sheet only), score the other rows."""
+    n = len(table.y)
+    if calibrate < 0 or calibrate >= n:
+        raise ConfigError(f"--calibrate must be between 0 and {n - 1} for this table, got {calibrate}")
+    feats = table.features(target, dtype)
+    rng = np.random.default_rng(seed)
+    cal_idx = rng.choice(n, calibrate, replace=False) if calibrate else np.array([], int)
+    test = np.setdiff1d(np.arange(n), cal_idx)
+    if calibrate == 0:
+        f = feats["fused"][test]
+        pred = (f[:, :-1].sum(1) + f[:, -1] * OVERHEAD_S.get(target.kind, 5e-6)) * 1e3
+        out = metrics(table.y[test], pred, pred / SPEC_INTERVAL_FACTOR, pred * SPEC_INTERVAL_FACTOR)
+        return out, None
+    cal = fit_calibration({v: f[cal_idx] for v, f in feats.items()}, table.y[cal_idx], target.name)
+    cal.batch_size, cal.dtype = table.batch_size, dtype
+    pred, lo, hi = cal.predict_interval({v: f[test] for v, f in feats.items()})
+    return metrics(table.y[test], pred, lo, hi), cal

@@ -1,0 +1,92 @@
+"""Calibration: fits per-class efficiencies, beats the spec sheet on held-out data, honest intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hwopt.errors import ConfigError
+from hwopt.hardware import fit_calibration, load_catalog
+from hwopt.hardware._calibration import Calibration, load_calibration, save_calibration
+from hwopt.hardware._features import FEATURES, GraphTable
+from hwopt.hardware.graph import OP_CLASSES
+from hwopt.supernets import get_space
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    """NB201 graphs with a hidden per-class cost model and 5% log-normal noise."""
+    space = get_space("nb201")
+    configs = space.space.sample(240, seed=1)
+    table = GraphTable.from_graphs([space.op_graph(c) for c in configs])
+    target = load_catalog().get("raspi4")
+    feats = {v: table.features(target, "fp32", v) for v in table.ops}
+    true = np.zeros(len(FEATURES))
+    for c, a in {"conv": 2.5, "conv1x1": 0.7, "pool": 4.0, "eltwise": 3.0, "norm": 1.0, "gemm": 1.0}.items():
+        true[OP_CLASSES.index(c)] = a * 1e3  # seconds -> ms
+    true[-1] = 0.02
+    clean = 1.0 + feats["fused"] @ true
+    y = clean * np.exp(np.random.default_rng(0).normal(0, 0.05, len(clean)))
+    return feats, y
+
+
+def _split(n, k, seed):
+    idx = np.random.default_rng(seed).permutation(n)
+    return idx[:k], idx[k:]
+
+
+def test_calibration_beats_spec_sheet_on_held_out(synthetic):
+    feats, y = synthetic
+    cal_idx, test = _split(len(y), 20, 0)
+    cal = fit_calibration({v: f[cal_idx] for v, f in feats.items()}, y[cal_idx], "Raspberry-Pi-4")
+    pred = cal.predict({v: f[test] for v, f in feats.items()})
+    spec = feats["fused"][test][:, :-1].sum(1) * 1e3
+    mape = np.mean(np.abs(pred / y[test] - 1))
+    spec_mape = np.mean(np.abs(spec / y[test] - 1))
+    assert mape < 0.08 < spec_mape
+    assert cal.variant == "fused"
+
+
+def test_interval_coverage_near_nominal(synthetic):
+    feats, y = synthetic
+    cover = []
+    for seed in range(12):
+        cal_idx, test = _split(len(y), 20, seed)
+        cal = fit_calibration({v: f[cal_idx] for v, f in feats.items()}, y[cal_idx], residual=False)
+        _, lo, hi = cal.predict_interval({v: f[test] for v, f in feats.items()})
+        cover.append(np.mean((y[test] >= lo) & (y[test] <= hi)))
+    assert 0.7 <= np.mean(cover) <= 0.92
+
+
+def test_interval_widens_outside_calibrated_range(synthetic):
+    feats, y = synthetic
+    order = np.argsort(y)
+    small = order[:20]
+    cal = fit_calibration({v: f[small] for v, f in feats.items()}, y[small], residual=False)
+    inside = order[:20]
+    outside = order[-20:]
+    p_in, lo_in, hi_in = cal.predict_interval({v: f[inside] for v, f in feats.items()})
+    p_out, lo_out, hi_out = cal.predict_interval({v: f[outside] for v, f in feats.items()})
+    assert np.mean(np.log(hi_out / lo_out)) > np.mean(np.log(hi_in / lo_in))
+
+
+def test_save_load_roundtrip(synthetic, tmp_path, monkeypatch):
+    from hwopt.hardware import _calibration
+
+    monkeypatch.setattr(_calibration, "calibrations_dir", lambda: tmp_path)
+    feats, y = synthetic
+    cal = fit_calibration({v: f[:20] for v, f in feats.items()}, y[:20], "Raspberry-Pi-4")
+    save_calibration(cal, "pi")
+    back = load_calibration("pi")
+    assert isinstance(back, Calibration)
+    rest = {v: f[20:] for v, f in feats.items()}
+    np.testing.assert_allclose(back.predict(rest), cal.predict(rest))
+    with pytest.raises(ConfigError, match="pi"):
+        load_calibration("nope")
+
+
+def test_bad_inputs():
+    with pytest.raises(ConfigError, match="at least 3"):
+        fit_calibration({"fused": np.ones((2, len(FEATURES)))}, np.ones(2))
+    with pytest.raises(ConfigError, match="positive"):
+        fit_calibration({"fused": np.ones((5, len(FEATURES)))}, np.array([1, 2, -1, 3, 4.0]))

@@ -1,0 +1,129 @@
+"""CLI: hardware list/show, estimate (and its errors), costmodel evaluate/calibrate."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hwopt.cli import main
+
+ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+
+
+def _data_dir() -> Path:
+    return Path(os.environ.get("HWOPT_DATA_DIR", Path(__file__).parents[2] / ".." / "shared" / "data"))
+
+
+def test_hardware_list_and_show(capsys):
+    assert main(["hardware", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "Raspberry-Pi-4" in out and "local" in out
+    assert main(["hardware", "show", "pixel2"]) == 0
+    assert "source:" in capsys.readouterr().out
+    assert main(["hardware", "show", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown hardware 'nope'") and err.count("\n") == 1
+
+
+def test_estimate_space_config(capsys):
+    assert main(["estimate", "nb201", "--config", ARCH, "--hardware", "raspi4", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    lo, hi = d["interval_ms"]
+    assert lo < d["latency_ms"] < hi and d["energy_mj"] > 0 and d["ops"]
+
+
+def test_estimate_unknown_hardware_one_error_line(capsys):
+    assert main(["estimate", "nb201", "--config", ARCH, "--hardware", "no-such-gpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown hardware 'no-such-gpu'") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("content", [b"not an onnx model", b""])
+def test_estimate_broken_onnx_one_error_line(tmp_path, capsys, content):
+    pytest.importorskip("onnx")
+    bad = tmp_path / "broken.onnx"
+    bad.write_bytes(content)
+    assert main(["estimate", str(bad), "--hardware", "a100"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "broken.onnx" in err and err.count("\n") == 1
+
+
+def test_estimate_missing_onnx(capsys):
+    assert main(["estimate", "/nonexistent/m.onnx", "--hardware", "a100"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def _synthetic_table(tmp_path: Path) -> Path:
+    """Long-format CSV: NB201 archs on two devices with latencies from a hidden per-op cost."""
+    import pandas as pd
+
+    from hwopt.supernets import get_space
+    from hwopt.supernets._cells import config_to_arch
+
+    space = get_space("nb201")
+    cfgs = space.space.sample(80, seed=2)
+    rows = []
+    rng = np.random.default_rng(0)
+    for c in cfgs:
+        g = space.op_graph(c).fused()
+        base = sum(o.flops for o in g.ops) / 2e7 + 0.01 * len(g.ops)
+        for dev, k in (("pi", 1.0), ("other", 3.0)):
+            rows.append({"arch": config_to_arch(c), "device": dev, "batch_size": None,
+                         "latency_ms": k * base * float(np.exp(rng.normal(0, 0.03)))})
+    path = tmp_path / "t.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_costmodel_evaluate_json(tmp_path, capsys, monkeypatch):
+    from hwopt.hardware import _calibration, _features
+
+    monkeypatch.setattr(_features, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(_calibration, "calibrations_dir", lambda: tmp_path / "cal")
+    table = _synthetic_table(tmp_path)
+    args = ["costmodel", "evaluate", "--table", str(table), "--space", "nb201", "--metric", "latency_ms",
+            "--hardware", "raspi4", "--device", "pi", "--seed", "1", "--json"]
+    assert main(args + ["--calibrate", "20", "--save", "pi-cal"]) == 0
+    cal = json.loads(capsys.readouterr().out)
+    assert set(cal) >= {"spearman", "mape", "within_10pct", "coverage_80", "n"}
+    assert main(args + ["--calibrate", "0"]) == 0
+    spec = json.loads(capsys.readouterr().out)
+    assert cal["n"] + 20 == spec["n"]
+    assert cal["mape"] < spec["mape"] and cal["spearman"] > 0.9
+    # the saved calibration is reused by estimate
+    assert main(["estimate", "nb201", "--config", ARCH, "--hardware", "raspi4", "--calibration", "pi-cal",
+                 "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["calibration"] == "pi-cal"
+    assert main(["estimate", "nb201", "--config", ARCH, "--hardware", "pixel2", "--calibration", "pi-cal"]) == 2
+    assert "fitted for hardware" in capsys.readouterr().err
+    # long table without --device: one error line
+    no_device = [a for a in args if a not in ("--device", "pi")]
+    assert main(no_device + ["--calibrate", "20"]) == 2
+    assert "--device" in capsys.readouterr().err
+
+
+def test_costmodel_evaluate_on_shared_rows(tmp_path, capsys, monkeypatch):
+    """A slice of the shared NB201 pixel2 table: the command runs and calibration helps."""
+    import pandas as pd
+
+    from hwopt.hardware import _features
+
+    path = _data_dir() / "nb201" / "latency.csv.gz"
+    if not path.is_file():
+        pytest.skip(f"shared data not found at {path} (set HWOPT_DATA_DIR)")
+    monkeypatch.setattr(_features, "cache_dir", lambda: tmp_path / "cache")
+    df = pd.read_csv(path, dtype={"batch_size": "Int64"}, nrows=27 * 400)
+    small = tmp_path / "raspi.csv"
+    df[df.device == "raspi4"].to_csv(small, index=False)
+    base = ["costmodel", "evaluate", "--table", str(small), "--space", "nb201", "--hardware", "raspi4", "--json"]
+    assert main(base + ["--calibrate", "20"]) == 0
+    cal = json.loads(capsys.readouterr().out)
+    assert main(base + ["--calibrate", "0"]) == 0
+    spec = json.loads(capsys.readouterr().out)
+    assert cal["mape"] < spec["mape"]
+    assert cal["n"] + 20 == spec["n"]
