@@ -286,7 +286,7 @@ def estimate_training(
     # -- data-parallel gradient / parameter traffic ------------------------------------------
     shard = cfg.dp * cfg.cp
     grad_comm_bytes = 2.0 if cfg.precision == "fp16" else 4.0
-    dp_per_node = max(1, min(shard, gpn // (cfg.tp if cfg.tp < gpn else gpn)))
+    dp_per_node = max(1, min(shard, gpn // min(cfg.tp * cfg.cp, gpn)))
     ov = 1.0 if cfg.dp_overlap else 0.0
     bwd_mb = bwd_stage + 2 * head
     fwd_mb = fwd_stage + head
@@ -344,7 +344,11 @@ def estimate_training(
     tok = (s // cfg.cp) * b
     act_first += mask * tok * model.hidden * held / (cfg.tp if sp else 1)  # embedding dropout masks
     logits = tok * (4 * model.hidden + 4 * V) / cfg.tp  # final LN/projection inputs, fp32 logits
-    act_last = stage_act * (1 if p > 1 else held) + logits + (0 if p > 1 else act_first - stage_act * held)
+    if p == 1:
+        act_first += logits
+        act_last = act_first
+    else:  # the last stage runs each micro-batch's backward right after its forward
+        act_last = stage_act * (1 + (p - 1) * (v - 1) / v) + logits
     zero3_buf = 2 * layer_p / cfg.tp * a_bytes if cfg.zero == 3 else 0.0  # prefetched full layers
     reserve = eff.reserve_gb * GB
 
@@ -356,7 +360,7 @@ def estimate_training(
         return d
 
     mem_first, mem_last = mem(params_first, act_first), mem(params_last, act_last)
-    if p == 1 or mem_first["total"] >= mem_last["total"]:
+    if p == 1 or mem_first["total"] >= mem_last["total"]:  # (p == 1: one stage holds everything)
         memory, where = mem_first, "GPU 0 (stage 0)" if p > 1 else "GPU 0"
     else:
         memory, where = mem_last, f"GPU {cfg.n_gpus - 1} (last stage)"

@@ -57,8 +57,10 @@ class RidgePredictor(Predictor):
             loo = (yc - fit) / np.clip(1 - h, 1e-6, None)
             err = float(np.mean(loo ** 2))
             if best is None or err < best[0]:
-                best = (err, a)
+                best = (err, a, loo)
         self.alpha_ = best[1]
+        self.loo_resid_ = best[2]
+        self.y_train_ = y
         a = self.alpha_
         self.coef_ = Vt.T @ (s / (s ** 2 + a) * Uy)
         resid = yc - Z @ self.coef_
@@ -73,6 +75,10 @@ class RidgePredictor(Predictor):
             return mu, None
         lev = np.einsum("ij,jk,ik->i", Z, self.cov_, Z)
         return mu, np.sqrt(self.sigma2_ * (1 + 1.0 / self.n_train_ + lev))
+
+    def loo_predictions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Exact leave-one-out means (closed form) and the noise-level std of the training rows."""
+        return self.y_train_ - self.loo_resid_, np.full(len(self.y_train_), np.sqrt(self.sigma2_))
 
 
 class SVRPredictor(Predictor):

@@ -73,14 +73,16 @@ def _survive(F: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarra
 
 
 def _unique_new(X: np.ndarray, existing: np.ndarray) -> np.ndarray:
-    """Rows of X not in ``existing`` and not repeated within X (first kept)."""
-    seen = {tuple(r) for r in existing}
-    out = []
-    for i, r in enumerate(map(tuple, X)):
-        if r not in seen:
-            seen.add(r)
-            out.append(i)
-    return np.asarray(out, dtype=int)
+    """Indices of rows of X not in ``existing`` and not repeated within X (first kept)."""
+    X = np.ascontiguousarray(X, dtype=np.int64)
+    E = np.ascontiguousarray(existing, dtype=np.int64).reshape(-1, X.shape[1])
+    view = np.dtype((np.void, X.shape[1] * 8))
+    keys = X.view(view).ravel()
+    _, first = np.unique(keys, return_index=True)
+    first = np.sort(first)
+    if len(E):
+        first = first[~np.isin(keys[first], E.view(view).ravel())]
+    return first
 
 
 def _sbx(P1, P2, xl, xu, eta, prob, rng):
@@ -138,8 +140,13 @@ def nsga2(evaluate: Callable[[np.ndarray], np.ndarray], xl: np.ndarray, xu: np.n
     X, F = X[keep], F[keep]
     for _ in range(n_gen - 1):
         off = np.zeros((0, X.shape[1]), dtype=np.int64)
+        # pymoo repeats mating (up to 100 times) until enough offspring are new; attempts are
+        # independent draws given the population, so drawing ``batch`` attempts' worth at once
+        # and keeping the first new ones in order is the same distribution, with fewer calls
+        batch = 1
         for _attempt in range(100):
-            n_mat = int(np.ceil((pop_size - len(off)) / 2))
+            n_mat = int(np.ceil((pop_size - len(off)) / 2)) * batch
+            batch = min(batch * 4, 16)
             perms = np.concatenate([rng.permutation(len(X)) for _ in range(int(np.ceil(4 * n_mat / len(X))) + 1)])
             T = perms[: 4 * n_mat].reshape(-1, 2)
             a, b = T[:, 0], T[:, 1]
