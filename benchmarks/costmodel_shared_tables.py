@@ -33,8 +33,7 @@ import pandas as pd
 
 from hwopt.hardware import fit_calibration, load_catalog
 from hwopt.hardware._evaluate import metrics
-from hwopt.hardware._features import VARIANTS, graph_table
-from hwopt.hardware._roofline import OVERHEAD_S
+from hwopt.hardware._features import VARIANTS, graph_table, spec_seconds
 from hwopt.hardware._estimate import SPEC_INTERVAL_FACTOR
 from hwopt.supernets import get_space
 
@@ -99,6 +98,9 @@ def _lstsq_fit_predict(Xc, yc, Xt):
 def run_table(name, space, cfgs, counts, lat, seeds, shots, cat, log):
     results = []
     tables = {}
+    dep_all = None
+    if hasattr(space, "op_graph"):
+        dep_all = np.array([space.op_graph(c).output_depends_on_input() for c in cfgs])
     for (dev, b), g in lat.groupby(["device", "batch_size"], dropna=False):
         if dev in SKIP:
             continue
@@ -111,8 +113,8 @@ def run_table(name, space, cfgs, counts, lat, seeds, shots, cat, log):
         target = cat.get(PROXY.get(dev, dev))
         rows = g.row.to_numpy()
         y = g.latency_ms.to_numpy(float)
-        if name == "nb201":
-            dep = np.array([space.op_graph(cfgs[r]).output_depends_on_input() for r in rows])
+        if dep_all is not None:  # drop models whose output does not depend on the input
+            dep = dep_all[rows]
             rows, y = rows[dep], y[dep]
         feats = {v: T.features(target, "fp32", v)[rows] for v in VARIANTS}
         unf = T.ops["unfused"]
@@ -120,7 +122,7 @@ def run_table(name, space, cfgs, counts, lat, seeds, shots, cat, log):
         params = T.weight_bytes[rows] / 4
         fp = np.c_[flops, params]
         cnt = counts[rows]
-        spec = (feats["fused"][:, :-1].sum(1) + feats["fused"][:, -1] * OVERHEAD_S.get(target.kind, 5e-6)) * 1e3
+        spec = spec_seconds(feats["fused"], target.kind) * 1e3
         per = {m: [] for m in ("hwopt", "spec", "flops", "additive")}
         variants = []
         for seed in range(seeds):

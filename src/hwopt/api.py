@@ -17,6 +17,8 @@ from hwopt.study import Progress, Study, get_executor, optimize
 
 #: where the main job runs when no space or benchmark is given
 DEFAULT_BENCHMARK = "nasbench-graph:cora"
+#: the main job: ``hwopt search`` with no space or benchmark searches the trained demo super-network
+DEFAULT_SPACE = "demo"
 #: distinct configs a benchmark search evaluates when no budget is given
 DEFAULT_BUDGET = 300
 
@@ -75,7 +77,7 @@ def search(
 ) -> Study:
     """Create a study and run a search in it; returns the study."""
     if benchmark is None and space is None:
-        benchmark = DEFAULT_BENCHMARK
+        space = DEFAULT_SPACE
     if benchmark is None and space and Path(space).suffix in (".yaml", ".yml", ".json"):
         from hwopt.space import load_space
 

@@ -131,3 +131,23 @@ def test_onnx_graph_matches_torch(tmp_path):
         assert a.by_class()[k]["count"] == b.by_class()[k]["count"]
     assert a.flops == pytest.approx(b.flops, rel=0.05)  # BN FLOPs exist only in the torch graph
     assert len(a.ops) == len(b.ops)
+
+
+def test_ofa_mbv3_analytic_graph_equals_traced_graph():
+    pytest.importorskip("torch")
+    from hwopt.hardware._features import graph_builder
+    from hwopt.hardware.graph import from_torch
+    from hwopt.supernets import SPACES, get_space
+
+    if "ofa-mbv3" not in SPACES:
+        pytest.skip("ofa-mbv3 space not available")
+    space = get_space("ofa-mbv3")
+    build = graph_builder(space)
+    for cfg in space.space.sample(2, seed=5):
+        traced = from_torch(space.architecture(cfg), space.input_shape(cfg, 1))
+        analytic = build(cfg, 1)
+        assert analytic.meta["tracer"] == "analytic"
+        for f in (lambda g: g, lambda g: g.fused()):
+            assert f(traced).by_class() == f(analytic).by_class()
+        assert traced.weight_bytes == analytic.weight_bytes
+        assert traced.peak_activation_bytes() == analytic.peak_activation_bytes()

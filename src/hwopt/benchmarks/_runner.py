@@ -86,6 +86,7 @@ def run_one(benchmark: str, strategy: str, seed: int, budget: int, objectives: S
     front = np.zeros((0, len(objs)))
     hv: list[float] = []
     reproposed, idle, stopped, states = 0, 0, "budget", []
+    infeasible: set[str] = set()
     hv_time = 0.0
     while len(known) < budget:
         cfgs = strat.ask(min(strat.batch_size, budget - len(known)))
@@ -96,6 +97,10 @@ def run_one(benchmark: str, strategy: str, seed: int, budget: int, objectives: S
             h = sp.hash(cfg)
             if h in known:
                 reproposed += 1
+            elif h in infeasible or not sp.is_feasible(cfg):  # breaks the space's constraints: told
+                infeasible.add(h)                               # as failed, never counted (as the study)
+                Fs[i], Gs[i] = np.nan, np.inf
+                continue
             elif len(known) < budget:
                 r = row_of.get(h)
                 f = F_all[r] if r is not None else np.full(len(objs), np.nan)
@@ -170,11 +175,14 @@ def summary_frame(results: Sequence[RunResult], budget: int) -> pd.DataFrame:
 
 
 def _worker(task: tuple) -> RunResult:
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        return run_one(*task)
-    with threadpool_limits(int(os.environ.get("HWOPT_BENCH_THREADS", "1"))):
+    import warnings
+
+    from threadpoolctl import threadpool_limits
+
+    from hwopt.warnings import PredictorWarning
+
+    with threadpool_limits(int(os.environ.get("HWOPT_BENCH_THREADS", "1"))), warnings.catch_warnings():
+        warnings.simplefilter("ignore", PredictorWarning)  # health is a search diagnostic, not a bench result
         return run_one(*task)
 
 

@@ -25,6 +25,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-constant", action="store_true",
                    help="keep rows whose output does not depend on the input (dropped by default)")
     p.add_argument("--hardware-file", action="append", default=[], metavar="FILE", help="extra catalog YAML")
+    p.add_argument("--residual", action="store_true",
+                   help="also consider a kernel-ridge residual predictor (off by default, see docs/costmodel.md)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,13 +71,14 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--n must be between 3 and {len(table.y)}, got {n}")
         idx = np.random.default_rng(args.seed).choice(len(table.y), n, replace=False)
         feats = table.features(target, args.dtype)
-        cal = fit_calibration({v: f[idx] for v, f in feats.items()}, table.y[idx], target.name)
+        cal = fit_calibration({v: f[idx] for v, f in feats.items()}, table.y[idx], target.name,
+                              residual=args.residual)
         cal.batch_size, cal.dtype, cal.space = table.batch_size, args.dtype, space.name
         path = save_calibration(cal, args.name)
         print(f"saved calibration {args.name!r} ({n} models, variant {cal.variant}, LOO MAPE "
               f"{cal.loo_mape:.3f}) to {path}")
         return 0
-    scores, cal = evaluate(table, target, args.calibrate, args.seed, args.dtype)
+    scores, cal = evaluate(table, target, args.calibrate, args.seed, args.dtype, args.residual)
     scores["dropped_constant"] = table.dropped
     if args.save:
         if cal is None:

@@ -67,5 +67,18 @@ def run(args: argparse.Namespace) -> int:
         from hwopt.report import write_report
 
         paths = write_report(st, args.out or report_dir_for(study_path))
+        _export_best(st, args.out or report_dir_for(study_path))
     print_summary(st, paths)
     return 0
+
+
+def _export_best(st, out_dir) -> None:
+    """Model-space studies: export the most accurate model under the median latency (ONNX, verified)."""
+    from hwopt.report._export import export_best
+
+    s = export_best(st, out_dir)
+    if s is not None:
+        acc, lat = s["measurements"]["accuracy"], s["measurements"]["latency"]
+        lat = lat["median"] if isinstance(lat, dict) else lat
+        print(f"best under the median latency: trial {s['trial']} (accuracy {acc:.2f}, latency {lat:.3g} ms) "
+              f"exported to {s['path']} (max |ONNX - PyTorch| = {s['max_abs_diff']:.2g})")

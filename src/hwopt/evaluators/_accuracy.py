@@ -34,6 +34,9 @@ def recalibrate_bn(model: Any, batches: Iterable[tuple[Any, Any]]) -> int:
     ``batches`` (momentum ``None``); returns the number of batches used. The model ends in eval mode."""
     torch = require("torch")
     bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        model.eval()
+        return 0
     saved = [m.momentum for m in bns]
     for m in bns:
         m.reset_running_stats()

@@ -53,6 +53,18 @@ class ModelEvaluator(Evaluator):
         return self.model_space.space
 
     def evaluate(self, config: Config) -> dict[str, Any]:
+        import torch
+
+        # PyTorch work (build, BN re-calibration, accuracy) uses the latency thread count too:
+        # more threads than free cores makes small models several times slower on a busy machine
+        prev = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            return self._evaluate(config)
+        finally:
+            torch.set_num_threads(prev)
+
+    def _evaluate(self, config: Config) -> dict[str, Any]:
         from hwopt.evaluators._accuracy import recalibrate_bn, top1_accuracy
         from hwopt.evaluators._counting import count_macs, count_params
 

@@ -1,23 +1,31 @@
 """Few-shot calibration of the roofline model from N measured models on one device.
 
-Model (per runtime variant ``fused`` / ``pruned``, see ``_features``)::
+Candidate models, per runtime variant (``unfused`` / ``fused`` / ``pruned``, see ``_features``)::
 
-    latency_ms = b0 + sum_c a_c * T_c + g * n_ops
+    per-class:  latency_ms = b0 + sum_c a_c * T_c + g * n_ops
+    + weights:  latency_ms = b0 + sum_c a_c * T_c + w * W + g * n_ops
+    aggregate:  latency_ms = b0 + f * FLOPs/peak + w * W + g * n_ops       (W = weight bytes / bandwidth)
 
 ``T_c`` is the spec-sheet roofline time of op class ``c`` (prior efficiencies), so ``a_c`` is
 the calibrated inverse efficiency of that class relative to the prior, ``g`` the per-kernel
-overhead and ``b0`` a fixed per-inference overhead. All coefficients are non-negative. The fit
-minimises *relative* squared error plus a ridge penalty pulling every ``a_c`` toward one
-shared scale ``a`` (fitted first): with few measurements the classes share strength, with
-many they separate. The variant and the penalty are chosen by leave-one-out (LOO) error.
+overhead and ``b0`` a fixed per-inference overhead. The first two families are non-negative and
+minimise *relative* squared error plus a ridge penalty pulling every ``a_c`` toward one shared
+scale (fitted first): with few measurements the classes share strength, with many they
+separate. The aggregate family has signed coefficients. Family, variant and penalty are chosen
+by leave-one-out (LOO) error.
 
-A residual predictor (kernel ridge regression on the standardised log features, RBF kernel,
-hyper-parameters by LOO) is kept only when it lowers the LOO error.
+An optional residual predictor (``residual=True``; kernel ridge regression on the standardised
+log features, RBF kernel, hyper-parameters by LOO) joins the candidates with a 25% handicap.
+It is off by default: on the shared tables it lowered both the ±10% share and the interval
+coverage (docs/costmodel.md).
 
-Intervals are split-conformal on the LOO log-ratio residuals ``r_i = log(y_i / yhat_-i)``:
-the 80% interval is ``yhat * exp([r_(k), r_(n+1-k)])`` with ``k = floor(0.1 (n+1))``
-(jackknife+-style), and widens by ``1 + e`` where ``e`` is the share of the prediction that
-comes from feature amounts outside the calibrated range.
+Intervals are jackknife+ (Barber et al. 2021) on log latency: with the n leave-one-out models
+``f_-i`` and their residuals ``R_i = |log(y_i / f_-i(x_i))|``, the 80% interval at ``x`` runs
+from the ``floor(0.2 (n+1))``-th smallest of ``log f_-i(x) - R_i`` to the
+``ceil(0.8 (n+1))``-th smallest of ``log f_-i(x) + R_i``. Point ``i``'s LOO model is that of
+the candidate a LOO selection on the other points picks (nested selection). Outside the
+calibrated range both bounds move out by the factor ``1 + e``, where ``e`` is the share of the
+prediction that comes from feature amounts beyond the calibration set's range.
 """
 
 from __future__ import annotations
@@ -33,32 +41,40 @@ import numpy as np
 from hwopt.errors import ConfigError
 
 LAMBDAS = (0.01, 0.1, 1.0, 10.0, math.inf)
+NESTED_TOP = 12
 
 
-def _solve(X: np.ndarray, y: np.ndarray, lam: float, shared: np.ndarray | None = None) -> np.ndarray:
-    """Non-negative relative least squares; ``shared`` = indices of class columns tied by ridge."""
-    from scipy.optimize import lsq_linear
+def _solve(X: np.ndarray, y: np.ndarray, lam: float, shared: np.ndarray | None = None,
+           a0: float | None = None) -> np.ndarray:
+    """Non-negative relative least squares; ``shared`` = indices of class columns tied by ridge.
+
+    ``lam < 0`` means plain (signed) relative least squares, for the 4-parameter aggregate model.
+    """
+    from scipy.optimize import nnls
 
     w = 1.0 / y
     A = X * w[:, None]
+    if lam < 0:
+        return np.linalg.lstsq(A, np.ones_like(y), rcond=None)[0]
+    if shared is not None and len(shared) and not math.isinf(lam) and a0 is None:
+        a0 = _solve(X, y, math.inf, shared)[shared[0]]
     b = np.ones_like(y)
     if shared is not None and len(shared) and math.isinf(lam):
         # one common scale for all class columns
-        A2 = np.c_[np.delete(A, shared, axis=1), A[:, shared].sum(1)]
-        sol = lsq_linear(A2, b, bounds=(0, np.inf), method="bvls").x
+        A2 = np.hstack([np.delete(A, shared, axis=1), A[:, shared].sum(1, keepdims=True)])
+        sol = nnls(A2, b)[0]
         theta = np.zeros(X.shape[1])
         rest = [j for j in range(X.shape[1]) if j not in set(shared)]
         theta[rest] = sol[:-1]
         theta[shared] = sol[-1]
         return theta
     if shared is not None and len(shared) and lam > 0:
-        a0 = _solve(X, y, math.inf, shared)[shared[0]]
         s = A[:, shared].mean(0)
         P = np.zeros((len(shared), X.shape[1]))
         P[np.arange(len(shared)), shared] = math.sqrt(lam) * s
-        A = np.r_[A, P]
-        b = np.r_[b, math.sqrt(lam) * s * a0]
-    return lsq_linear(A, b, bounds=(0, np.inf), method="bvls").x
+        A = np.vstack([A, P])
+        b = np.concatenate([b, math.sqrt(lam) * s * a0])
+    return nnls(A, b)[0]
 
 
 @dataclass
@@ -81,6 +97,9 @@ class Calibration:
     batch_size: int | None = None
     dtype: str = "fp32"
     space: str = ""
+    #: jackknife+: the n leave-one-out models and their signed log residuals
+    jackknife: list[dict[str, Any]] = field(default_factory=list)
+    loo_residuals: list[float] = field(default_factory=list)
 
     # -- prediction -------------------------------------------------------------------
     def _design(self, F: np.ndarray) -> np.ndarray:
@@ -96,12 +115,44 @@ class Calibration:
     def predict_interval(self, features: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pred = self.predict(features)
         X = self._design(features[self.variant])
-        theta = np.asarray(self.theta)
+        widen = 1.0 + self.extrapolation(X, pred)
+        if self.jackknife:
+            # jackknife+: combine every leave-one-out model's prediction at x with its residual
+            F = np.empty((len(pred), len(self.jackknife)))
+            for i, m in enumerate(self.jackknife):
+                Xi = _design(features[m["variant"]], m["columns"])
+                f = np.log(np.maximum(Xi @ np.asarray(m["theta"]), 1e-9))
+                if m["krr"]:
+                    f = f + _krr_predict(m["krr"], Xi)
+                F[:, i] = f
+            R = np.abs(np.asarray(self.loo_residuals))
+            n = F.shape[1]
+            alpha = 1 - self.coverage
+            k_lo = int(math.floor(alpha * (n + 1)))
+            k_hi = int(math.ceil((1 - alpha) * (n + 1)))
+            if k_lo >= 1 and k_hi <= n:
+                lo = np.sort(F - R, axis=1)[:, k_lo - 1] - np.log(pred)
+                hi = np.sort(F + R, axis=1)[:, k_hi - 1] - np.log(pred)
+                return pred, pred * np.exp(np.minimum(lo, 0)) / widen, pred * np.exp(np.maximum(hi, 0)) * widen
+        qlo, qhi = self.residual_quantiles
+        return pred, pred * np.exp(qlo) / widen, pred * np.exp(qhi) * widen
+
+    def extrapolation(self, X: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """Share of each prediction that comes from feature amounts outside the calibrated range.
+
+        Amounts are costed at the fitted coefficient, or at least at the mean fitted class
+        coefficient, so a class the calibration set could not identify still counts.
+        """
+        from hwopt.hardware._features import N_CLASSES
+
+        theta = np.abs(np.asarray(self.theta))
+        cls = [k + 1 for k, j in enumerate(self.columns) if j < N_CLASSES]
+        floor = float(np.mean([theta[k] for k in cls if theta[k] > 0])) if any(theta[k] > 0 for k in cls) else 0.0
+        scale = theta.copy()
+        scale[cls] = np.maximum(theta[cls], floor)
         lo_b, hi_b = np.asarray(self.x_min), np.asarray(self.x_max)
         excess = np.maximum(X - hi_b, 0) + np.maximum(lo_b - X, 0)
-        widen = 1.0 + (excess * theta).sum(1) / pred
-        qlo, qhi = self.residual_quantiles
-        return pred, pred * np.exp(qlo * widen), pred * np.exp(qhi * widen)
+        return (excess * scale).sum(1) / pred
 
     # -- persistence ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -121,19 +172,10 @@ class Calibration:
 
 
 def _design(F: np.ndarray, columns: list[int]) -> np.ndarray:
-    """[1 ms intercept, class times in ms..., n_ops] for the used columns."""
+    """[1 ms intercept, spec times in ms..., n_ops] for the used columns."""
     F = np.asarray(F, dtype=float)
     cols = [F[:, j] * (1.0 if j == F.shape[1] - 1 else 1e3) for j in columns]
     return np.c_[np.ones(len(F)), np.array(cols).T if cols else np.zeros((len(F), 0))]
-
-
-def _loo(X: np.ndarray, y: np.ndarray, lam: float, shared: np.ndarray) -> np.ndarray:
-    n = len(y)
-    out = np.empty(n)
-    for i in range(n):
-        m = np.arange(n) != i
-        out[i] = X[i] @ _solve(X[m], y[m], lam, shared)
-    return np.maximum(out, 1e-9)
 
 
 # -- residual predictor: kernel ridge on standardised log features ----------------------
@@ -154,61 +196,109 @@ def _krr_predict(m: dict[str, Any], X: np.ndarray) -> np.ndarray:
     return K @ np.asarray(m["alpha"]) + m["bias"]
 
 
+@dataclass
+class _Candidate:
+    variant: str
+    columns: list[int]
+    lam: float
+    X: np.ndarray
+    shared: np.ndarray
+    krr: tuple[float, float] | None = None
+    penalty: float = 1.0  # a residual model must beat the linear ones by this factor
+
+    def fit(self, y: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, dict]:
+        th = _solve(self.X[idx], y[idx], self.lam, self.shared)
+        if self.krr is None:
+            return th, {}
+        base = np.maximum(self.X[idx] @ th, 1e-9)
+        return th, _krr_fit(self.X[idx], np.log(y[idx] / base), *self.krr)
+
+    def residual(self, model: tuple[np.ndarray, dict], y: np.ndarray, i: int) -> float:
+        th, k = model
+        f = max(float(self.X[i] @ th), 1e-9)
+        if k:
+            f *= math.exp(_krr_predict(k, self.X[i:i + 1])[0])
+        return math.log(y[i] / f)
+
+    def loo(self, y: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, list]:
+        """Signed LOO log residuals over the points ``idx`` (and the LOO models)."""
+        r, models = np.empty(len(idx)), []
+        for a, i in enumerate(idx):
+            model = self.fit(y, np.delete(idx, a))
+            models.append(model)
+            r[a] = self.residual(model, y, i)
+        return r, models
+
+
+def _candidates(features, y, lambdas, residual) -> list[_Candidate]:
+    """Three model families per runtime variant (columns index FEATURES):
+
+    per-class efficiencies + kernel count; the same plus a weight-traffic term (both
+    non-negative); and the aggregate roofline (FLOPs / peak, weight bytes / bandwidth, kernel
+    count) with signed coefficients (``lam = -1``), which can bend through a negative intercept.
+    """
+    from hwopt.hardware._features import FLOPS_COL, N_CLASSES, NOPS_COL, WEIGHTS_COL
+
+    out = []
+    for variant, F in features.items():
+        F = np.asarray(F, dtype=float)
+        classes = [j for j in range(N_CLASSES) if np.any(F[:, j] > 0)]
+        families = [(classes + [NOPS_COL], lambdas), (classes + [WEIGHTS_COL, NOPS_COL], lambdas),
+                    ([FLOPS_COL, WEIGHTS_COL, NOPS_COL], (-1.0,))]
+        for columns, lams in families:
+            columns = [j for j in columns if np.any(F[:, j] > 0)]
+            shared = np.array([k + 1 for k, j in enumerate(columns) if j < N_CLASSES], dtype=int)
+            X = _design(F, columns)
+            out += [_Candidate(variant, columns, lam, X, shared) for lam in lams]
+    return out
+
+
 def fit_calibration(features: dict[str, np.ndarray], y_ms: np.ndarray, hardware: str = "", alpha: float = 0.2,
-                    lambdas: tuple[float, ...] = LAMBDAS, residual: bool = True) -> Calibration:
-    """Fit on ``n`` measured models: ``features[variant]`` is ``(n, len(FEATURES))``, ``y_ms`` latencies."""
+                    lambdas: tuple[float, ...] = LAMBDAS, residual: bool = False) -> Calibration:
+    """Fit on ``n`` measured models: ``features[variant]`` is ``(n, len(FEATURES))``, ``y_ms`` latencies.
+
+    Candidates (runtime variant x penalty, plus kernel-ridge residual models on the best linear
+    one) are scored by LOO error; the point model is the best one refitted on all points. The
+    interval's residual for point ``i`` comes from the candidate selected by a LOO run on the
+    *other* points (nested selection), so the model choice does not make the interval optimistic.
+    """
     y = np.asarray(y_ms, dtype=float)
     n = len(y)
     if n < 3:
         raise ConfigError(f"calibration needs at least 3 measured models, got {n}")
     if not np.all(np.isfinite(y)) or np.any(y <= 0):
         raise ConfigError("calibration latencies must be positive finite numbers")
-    best = None
-    for variant, F in features.items():
-        F = np.asarray(F, dtype=float)
-        columns = [j for j in range(F.shape[1]) if np.any(F[:, j] > 0)]
-        X = _design(F, columns)
-        shared = np.array([k + 1 for k, j in enumerate(columns) if j != F.shape[1] - 1], dtype=int)
-        for lam in lambdas:
-            loo = _loo(X, y, lam, shared)
-            err = float(np.mean(np.log(y / loo) ** 2))
-            if best is None or err < best[0] - 1e-12:
-                best = (err, variant, lam, columns, X, shared, loo)
-    err, variant, lam, columns, X, shared, loo = best
-    theta = _solve(X, y, lam, shared)
-    r = np.log(y / loo)
-    krr: dict[str, Any] = {}
+    everyone = np.arange(n)
+    cands = _candidates(features, y, lambdas, residual)
+    loo = [c.loo(y, everyone) for c in cands]
     if residual and n >= 8:
-        krr, r = _fit_residual(X, y, lam, shared, r)
+        base = cands[int(np.argmin([np.sum(r ** 2) for r, _ in loo]))]
+        extra = [_Candidate(base.variant, base.columns, base.lam, base.X, base.shared, (g, rl), 1.25)
+                 for g in (0.3, 1.0, 3.0) for rl in (0.3, 1.0, 3.0)]
+        cands += extra
+        loo += [c.loo(y, everyone) for c in extra]
+    total = np.array([np.sum(r ** 2) * c.penalty for c, (r, _) in zip(cands, loo)])
+    best_k = int(np.argmin(total))
+    best = cands[best_k]
+    theta, krr = best.fit(y, everyone)
+    jk, r = [], np.empty(n)
+    # nested selection among the few best candidates (the others are never chosen in practice)
+    top = [int(k) for k in np.argsort(total)[:NESTED_TOP]]
+    for i in range(n):
+        rest = np.delete(everyone, i)
+        inner = [np.sum(cands[k].loo(y, rest)[0] ** 2) * cands[k].penalty for k in top]
+        k = top[int(np.argmin(inner))]
+        th, kr = loo[k][1][i]
+        jk.append({"variant": cands[k].variant, "columns": cands[k].columns, "theta": th.tolist(), "krr": kr})
+        r[i] = loo[k][0][i]
     qlo, qhi = _conformal(r, alpha)
+    X = best.X
     return Calibration(
-        hardware=hardware, variant=variant, theta=theta.tolist(), columns=columns,
+        hardware=hardware, variant=best.variant, theta=theta.tolist(), columns=best.columns,
         residual_quantiles=(qlo, qhi), coverage=1 - alpha, x_min=X.min(0).tolist(), x_max=X.max(0).tolist(),
-        n=n, loo_mape=float(np.mean(np.abs(np.exp(-r) - 1))), lam=lam, y_range=(float(y.min()), float(y.max())),
-        krr=krr,
+        n=n, loo_mape=float(np.mean(np.abs(np.exp(-loo[best_k][0]) - 1))), lam=best.lam,
+        y_range=(float(y.min()), float(y.max())), krr=krr, jackknife=jk, loo_residuals=r.tolist(),
     )
-
-
-def _fit_residual(X, y, lam, shared, r_lin):
-    """Keep a kernel-ridge correction of the log residuals only if it lowers the LOO error."""
-    n = len(y)
-    best_err, best = float(np.mean(r_lin ** 2)), ({}, r_lin)
-    for gamma in (0.3, 1.0, 3.0):
-        for rl in (0.3, 1.0, 3.0):
-            r = np.empty(n)
-            for i in range(n):
-                m = np.arange(n) != i
-                th = _solve(X[m], y[m], lam, shared)
-                base_tr = np.maximum(X[m] @ th, 1e-9)
-                model = _krr_fit(X[m], np.log(y[m] / base_tr), gamma, rl)
-                p = max(float(X[i] @ th), 1e-9) * math.exp(_krr_predict(model, X[i:i + 1])[0])
-                r[i] = math.log(y[i] / p)
-            e = float(np.mean(r ** 2))
-            if e < best_err * 0.95:
-                theta = _solve(X, y, lam, shared)
-                base = np.maximum(X @ theta, 1e-9)
-                best_err, best = e, (_krr_fit(X, np.log(y / base), gamma, rl), r)
-    return best
 
 
 def _conformal(r: np.ndarray, alpha: float) -> tuple[float, float]:

@@ -20,7 +20,7 @@ import numpy as np
 
 from hwopt.errors import ConfigError
 from hwopt.hardware._calibration import Calibration, load_calibration
-from hwopt.hardware._features import FEATURES, graph_variants
+from hwopt.hardware._features import FEATURES, FLOPS_COL, NOPS_COL, WEIGHTS_COL, graph_variants
 from hwopt.hardware._roofline import DTYPE_BYTES, op_times
 from hwopt.hardware._target import HardwareTarget
 from hwopt.hardware.graph import OP_CLASSES, OpGraph
@@ -74,7 +74,9 @@ def features_of(graph: OpGraph, target: HardwareTarget, dtype: str = "fp32") -> 
         row = np.zeros((1, len(FEATURES)))
         for t in op_times(g, target, dtype):
             row[0, OP_CLASSES.index(t.op.kind)] += max(t.compute_s, t.memory_s)
-            row[0, -1] += 1
+            row[0, NOPS_COL] += 1
+        row[0, FLOPS_COL] = g.flops / target.peak_flops(dtype)
+        row[0, WEIGHTS_COL] = graph.weight_bytes / target.bandwidth_bytes_per_s
         out[v] = row
     return out
 
@@ -100,9 +102,11 @@ def estimate_graph(graph: OpGraph, target: HardwareTarget, batch_size: int = 1, 
         # per-op share of the calibrated linear part, scaled by the residual correction
         theta = dict(zip(calibration.columns, calibration.theta[1:]))
         scale = latency / max(_linear(calibration, feats), 1e-12)
-        n_col = len(FEATURES) - 1
+        peak, bw = target.peak_flops(dtype), target.bandwidth_bytes_per_s
         per_op = [(t, (theta.get(OP_CLASSES.index(t.op.kind), 0.0) * max(t.compute_s, t.memory_s) * 1e3
-                       + theta.get(n_col, 0.0)) * scale) for t in times]
+                       + theta.get(FLOPS_COL, 0.0) * t.op.flops / peak * 1e3
+                       + theta.get(WEIGHTS_COL, 0.0) * t.op.weight_bytes / bw * 1e3
+                       + theta.get(NOPS_COL, 0.0)) * scale) for t in times]
         coverage = calibration.coverage
     else:
         per_op = [(t, t.seconds * 1e3) for t in times]
@@ -171,3 +175,34 @@ def estimate(model: Any, hardware: str | HardwareTarget, batch_size: int = 1, dt
     target = hardware if isinstance(hardware, HardwareTarget) else resolve_hardware(hardware, *hardware_files)
     graph = load_model_graph(model, batch_size, dtype, input_shape, config)
     return estimate_graph(graph, target, batch_size, dtype, calibration)
+
+
+#: cost-model metrics a search can optimise as ``NAME@HARDWARE`` (e.g. ``latency@a100-80gb``)
+COST_METRICS = {"latency": "latency_ms", "energy": "energy_mj", "memory": "memory_mb"}
+
+
+def cost_metric(model_space: Any, config: Any, metric: str, batch_size: int = 1, dtype: str = "fp32",
+                calibration: Calibration | str | None = None, hardware_files: tuple = ()) -> float:
+    """Value of ``metric`` = ``latency@HW`` / ``energy@HW`` / ``memory@HW`` for one config of a model space.
+
+    This is how objectives like ``latency@a100-80gb:min`` or ``energy@raspi5:min`` are computed
+    inside a search: the config's operator graph (analytic where the space has one, else a torch
+    trace) is costed on the catalog target, with a saved calibration when given.
+    """
+    from hwopt.hardware._features import graph_builder
+    from hwopt.hardware._local import resolve_hardware
+
+    name, sep, hw = metric.partition("@")
+    if not sep or name not in COST_METRICS or not hw:
+        raise ConfigError(f"cost metric {metric!r} must be NAME@HARDWARE with NAME one of "
+                          f"{', '.join(COST_METRICS)}")
+    target = resolve_hardware(hw, *hardware_files)
+    cfg = model_space.space.validate(config)
+    width = DTYPE_BYTES.get(dtype, 4)
+    build = graph_builder(model_space)
+    graph = build(cfg, batch_size) if width == 4 else load_model_graph(model_space.name, batch_size, dtype,
+                                                                       config=cfg)
+    value = getattr(estimate_graph(graph, target, batch_size, dtype, calibration), COST_METRICS[name])
+    if value is None:
+        raise ConfigError(f"hardware {target.name!r} has no TDP in the catalog, so energy cannot be estimated")
+    return float(value)

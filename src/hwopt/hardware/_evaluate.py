@@ -18,8 +18,7 @@ import numpy as np
 from hwopt.errors import ConfigError
 from hwopt.hardware._calibration import Calibration, fit_calibration
 from hwopt.hardware._estimate import SPEC_INTERVAL_FACTOR
-from hwopt.hardware._features import VARIANTS, GraphTable, graph_table
-from hwopt.hardware._roofline import OVERHEAD_S
+from hwopt.hardware._features import VARIANTS, GraphTable, graph_table, spec_seconds
 from hwopt.hardware._target import HardwareTarget
 
 CONFIG_COLUMNS = ("arch", "config", "ops", "op_idx")
@@ -134,7 +133,7 @@ def metrics(y: np.ndarray, pred: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> 
 
 
 def evaluate(table: MeasuredTable, target: HardwareTarget, calibrate: int = 20, seed: int = 0,
-             dtype: str = "fp32") -> tuple[dict[str, float], Calibration | None]:
+             dtype: str = "fp32", residual: bool = False) -> tuple[dict[str, float], Calibration | None]:
     """Calibrate on ``calibrate`` random rows (0: spec sheet only), score the other rows."""
     n = len(table.y)
     if calibrate < 0 or calibrate >= n:
@@ -144,11 +143,11 @@ def evaluate(table: MeasuredTable, target: HardwareTarget, calibrate: int = 20, 
     cal_idx = rng.choice(n, calibrate, replace=False) if calibrate else np.array([], int)
     test = np.setdiff1d(np.arange(n), cal_idx)
     if calibrate == 0:
-        f = feats["fused"][test]
-        pred = (f[:, :-1].sum(1) + f[:, -1] * OVERHEAD_S.get(target.kind, 5e-6)) * 1e3
+        pred = spec_seconds(feats["fused"][test], target.kind) * 1e3
         out = metrics(table.y[test], pred, pred / SPEC_INTERVAL_FACTOR, pred * SPEC_INTERVAL_FACTOR)
         return out, None
-    cal = fit_calibration({v: f[cal_idx] for v, f in feats.items()}, table.y[cal_idx], target.name)
+    cal = fit_calibration({v: f[cal_idx] for v, f in feats.items()}, table.y[cal_idx], target.name,
+                          residual=residual)
     cal.batch_size, cal.dtype = table.batch_size, dtype
     pred, lo, hi = cal.predict_interval({v: f[test] for v, f in feats.items()})
     return metrics(table.y[test], pred, lo, hi), cal

@@ -24,8 +24,16 @@ from hwopt.hardware._target import HardwareTarget
 from hwopt.hardware.graph import OP_CLASSES, OpGraph
 
 VARIANTS = ("unfused", "fused", "pruned")
-#: calibration feature columns: one roofline time per op class, then the kernel count
-FEATURES = tuple(OP_CLASSES) + ("n_ops",)
+#: calibration feature columns: one roofline time per op class (prior efficiencies), then
+#: whole-model FLOPs / peak and weight bytes / bandwidth (spec seconds), then the kernel count
+FEATURES = tuple(OP_CLASSES) + ("flops_s", "weights_s", "n_ops")
+N_CLASSES = len(OP_CLASSES)
+FLOPS_COL, WEIGHTS_COL, NOPS_COL = N_CLASSES, N_CLASSES + 1, N_CLASSES + 2
+
+
+def spec_seconds(F: np.ndarray, kind: str) -> np.ndarray:
+    """Spec-sheet roofline latency (s) from feature rows: class times plus kernel overheads."""
+    return F[:, :N_CLASSES].sum(1) + F[:, NOPS_COL] * OVERHEAD_S.get(kind, 5e-6)
 
 
 def graph_variants(graph: OpGraph) -> dict[str, OpGraph]:
@@ -65,12 +73,13 @@ class GraphTable:
         t = np.maximum(a["flops"] / (peak * eff[a["kind"]]), a["bytes"] / bw)
         out = np.zeros((self.n, len(FEATURES)))
         np.add.at(out, (a["row"], a["kind"].astype(np.int64)), t)
-        np.add.at(out[:, -1], a["row"], 1.0)
+        out[:, FLOPS_COL] = np.bincount(a["row"], weights=a["flops"], minlength=self.n) / target.peak_flops(dtype)
+        out[:, WEIGHTS_COL] = self.weight_bytes / target.bandwidth_bytes_per_s
+        out[:, NOPS_COL] = np.bincount(a["row"], minlength=self.n)
         return out
 
     def spec_latency_s(self, target: HardwareTarget, dtype: str = "fp32", variant: str = "fused") -> np.ndarray:
-        f = self.features(target, dtype, variant)
-        return f[:, :-1].sum(1) + f[:, -1] * OVERHEAD_S.get(target.kind, 5e-6)
+        return spec_seconds(self.features(target, dtype, variant), target.kind)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

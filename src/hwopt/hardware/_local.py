@@ -117,10 +117,15 @@ def resolve_hardware(name: str, *hardware_files: str | Path) -> HardwareTarget:
     """Catalog lookup that also understands ``local`` (this machine)."""
     from hwopt.hardware._catalog import load_catalog
 
+    from hwopt.errors import UnknownNameError
+
     catalog = load_catalog(*hardware_files)
     if name.strip().lower() == "local":
         try:
             return catalog.get("local")  # a user file may define its own
         except KeyError:
             return detect_local()
-    return catalog.get(name)
+    try:
+        return catalog.get(name)
+    except UnknownNameError as exc:
+        raise UnknownNameError("hardware", name, [*exc.valid, "local"]) from None

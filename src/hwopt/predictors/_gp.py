@@ -96,14 +96,15 @@ class ExactGP:
         mu = np.empty(len(X))
         sd = np.empty(len(X)) if return_std else None
         # float32 for the N × n kernel block: scoring speed matters, 1e-6 relative error does not
-        Xs, Kinv = self._Xs.astype(np.float32), self.Kinv_.astype(np.float32)
+        Xs = self._Xs.astype(np.float32)
         for lo in range(0, len(X), chunk):
             Z = (np.asarray(X[lo:lo + chunk]) / ell).astype(np.float32)
             k = _matern(np.sqrt(_sqdist(Z, Xs)))
             k *= np.float32(s2)
             mu[lo:lo + chunk] = k @ self.alpha_.astype(np.float32)
             if return_std:
-                var = s2 + noise - np.einsum("ij,ij->i", k @ Kinv, k).astype(float)
+                k64 = k.astype(float)  # the variance subtracts two close numbers: float64 here
+                var = s2 + noise - np.einsum("ij,ij->i", k64 @ self.Kinv_, k64)
                 sd[lo:lo + chunk] = np.sqrt(np.maximum(var, 1e-12))
         mu = mu * self.y_std_ + self.y_mean_
         return (mu, sd * self.y_std_) if return_std else mu

@@ -115,3 +115,34 @@ def load_exported(path: str | Path):
         raise CheckpointError(f"{str(path)!r} does not match its architecture: {str(exc).splitlines()[0]}") from None
     meta = {k: v for k, v in blob.items() if k != "state_dict"}
     return module.eval(), meta
+
+
+def best_under_median_latency(trials: list[Any], latency: str = "latency", accuracy: str = "accuracy"):
+    """The completed trial with the best accuracy among those at most as slow as the median latency."""
+    import statistics
+
+    from hwopt.evaluators import scalar
+
+    done = [t for t in trials if t.state == "COMPLETE" and latency in (t.measurements or {})
+            and accuracy in (t.measurements or {})]
+    if not done:
+        return None
+    med = statistics.median(scalar(t.measurements[latency]) for t in done)
+    fast = [t for t in done if scalar(t.measurements[latency]) <= med]
+    return max(fast, key=lambda t: (scalar(t.measurements[accuracy]), -scalar(t.measurements[latency])))
+
+
+def export_best(study: Any, out_dir: str | Path, fmt: str = "onnx") -> dict[str, Any] | None:
+    """Export the best-accuracy trial under the median latency of a model-space study into ``out_dir``
+    (``best.onnx`` or ``best.pt``); None when the study has no space or no such trial."""
+    from hwopt.supernets import get_space
+
+    space_name = study.settings.get("space")
+    trial = best_under_median_latency(study.trials) if space_name else None
+    if trial is None:
+        return None
+    space = get_space(space_name, **study.settings.get("space_options", {}))
+    summary = export_model(space, trial.config, fmt, Path(out_dir) / ("best.onnx" if fmt == "onnx" else "best.pt"))
+    summary["trial"] = trial.number
+    summary["measurements"] = trial.measurements
+    return summary

@@ -51,17 +51,20 @@ def upsample_digits(x, resolution: int):
 class DigitsData(AccuracyData):
     """Digits validation split; BN calibration on ``calib_batches`` batches of the training split."""
 
-    def __init__(self, seed: int = 0, calib_batches: int = 4, batch_size: int = 128, subset: int | None = None):
+    def __init__(self, seed: int = 0, calib_batches: int = 4, batch_size: int = 128, subset: int | None = None,
+                 transform=None):
         if calib_batches < 1:
             raise ConfigError(f"calib_batches must be at least 1, got {calib_batches}")
         self.seed, self.calib_batches, self.batch_size, self.subset = seed, calib_batches, batch_size, subset
+        self.transform = transform  # images -> model inputs; default: upsample to the input resolution
         self._split = digits_split(seed)
         self._cache: dict[int, tuple[Any, Any]] = {}
 
     def _at(self, resolution: int):
         if resolution not in self._cache:
             xt, _, xv, _ = self._split
-            self._cache[resolution] = (upsample_digits(xt, resolution), upsample_digits(xv, resolution))
+            f = self.transform or (lambda x: upsample_digits(x, resolution))
+            self._cache[resolution] = (f(xt), f(xv))
         return self._cache[resolution]
 
     def calibration(self, input_shape):

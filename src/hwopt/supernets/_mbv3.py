@@ -14,8 +14,7 @@ training, see :func:`sort_channels`), depth by keeping the first blocks of each 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from hwopt.errors import SpaceError
 from hwopt.space import Categorical, Config, SearchSpace
@@ -51,7 +50,6 @@ class MBV3Arch:
     divisor: int = 8
     dropout: float = 0.1
     bn_eps: float = 1e-5
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def n_stages(self) -> int:

@@ -11,9 +11,6 @@ of the code that defines the network and the training, so a change to either ret
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,8 @@ from typing import Any
 from hwopt.errors import ConfigError
 from hwopt.space import Config, SearchSpace
 from hwopt.supernets._base import ModelSpace
+from hwopt.supernets._cache import cache_dir, content_hash
+from hwopt.supernets._cache import load_or_train as cached
 from hwopt.supernets._mbv3 import MBV3Arch
 
 DEMO_ARCH = MBV3Arch(
@@ -31,29 +30,17 @@ DEMO_ARCH = MBV3Arch(
 
 #: the recipe of the cached demo super-network (~2 minutes on 2 cores)
 DEFAULT_RECIPE: dict[str, Any] = {
-    "seed": 0, "batch_size": 128, "full_epochs": 3, "elastic_epochs": 5, "lr": 5e-3, "weight_decay": 1e-4,
-    "random_subnets": 2, "kd_weight": 0.5, "threads": 1,
+    "seed": 0, "batch_size": 32, "full_epochs": 2, "elastic_epochs": 4, "lr": 3e-3, "weight_decay": 1e-4,
+    "random_subnets": 2, "kd_weight": 0.5, "threads": 1, "train_images": None,
 }
-_CODE_FILES = ("demo.py", "_mbv3.py", "_mbv3_nn.py", "_data.py")
-
-
-def cache_dir() -> Path:
-    """``$HWOPT_CACHE_DIR`` or the user cache directory (platformdirs)."""
-    env = os.environ.get("HWOPT_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("hwopt"))
+_CODE_FILES = ("demo.py", "_mbv3.py", "_mbv3_nn.py", "_data.py", "_cache.py")
+__all__ = ["DEMO_ARCH", "DEFAULT_RECIPE", "DemoSpace", "cache_dir", "load_or_train", "recipe_hash", "train_supernet"]
 
 
 def recipe_hash(recipe: dict[str, Any], arch: MBV3Arch = DEMO_ARCH) -> str:
     """Content hash of the recipe, the architecture and the code that trains it (16 hex)."""
-    h = hashlib.sha256(json.dumps({"recipe": recipe, "arch": repr(arch)}, sort_keys=True).encode())
     here = Path(__file__).parent
-    for name in _CODE_FILES:
-        h.update((here / name).read_bytes())
-    return h.hexdigest()[:16]
+    return content_hash({"recipe": recipe, "arch": repr(arch)}, [here / name for name in _CODE_FILES])
 
 
 def train_supernet(recipe: dict[str, Any], arch: MBV3Arch = DEMO_ARCH, log=None):
@@ -67,16 +54,18 @@ def train_supernet(recipe: dict[str, Any], arch: MBV3Arch = DEMO_ARCH, log=None)
     r = {**DEFAULT_RECIPE, **recipe}
     prev_threads = torch.get_num_threads()
     torch.set_num_threads(int(r["threads"]))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         torch.manual_seed(r["seed"])
         space = arch.search_space("demo")
         net = elastic_supernet(arch)
         xt, yt, _, _ = digits_split(r["seed"])
+        if r["train_images"]:
+            xt, yt = xt[: int(r["train_images"])], yt[: int(r["train_images"])]
         res = {s: upsample_digits(xt, s) for s in arch.resolutions}
         opt = torch.optim.AdamW(net.parameters(), lr=r["lr"], weight_decay=r["weight_decay"])
         n = len(yt)
-        steps_per_epoch = (n + r["batch_size"] - 1) // r["batch_size"]
+        steps_per_epoch = max(1, n // r["batch_size"])  # full batches only
         total_epochs = r["full_epochs"] + r["elastic_epochs"]
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, r["lr"], total_steps=max(1, total_epochs * steps_per_epoch))
         g = torch.Generator().manual_seed(r["seed"])
@@ -112,31 +101,17 @@ def train_supernet(recipe: dict[str, Any], arch: MBV3Arch = DEMO_ARCH, log=None)
     finally:
         torch.set_num_threads(prev_threads)
     net.eval()
-    return net, {"train_seconds": round(time.perf_counter() - t0, 1), "recipe": r}
+    return net, {"train_seconds": round(time.perf_counter() - t0, 1),
+                 "train_cpu_seconds": round(time.process_time() - c0, 1), "recipe": r}
 
 
 def load_or_train(recipe: dict[str, Any] | None = None, arch: MBV3Arch = DEMO_ARCH, log=None):
-    """The trained demo super-network from the cache, training (and caching) it first if needed."""
-    import torch
-
+    """(super-network, cache path, info): from the cache, training and caching it first if needed."""
     from hwopt.supernets._mbv3_nn import elastic_supernet
 
     recipe = {**DEFAULT_RECIPE, **(recipe or {})}
-    path = cache_dir() / "demo" / f"supernet-{recipe_hash(recipe, arch)}.pt"
-    if path.is_file():
-        try:
-            blob = torch.load(path, map_location="cpu", weights_only=True)
-            net = elastic_supernet(arch)
-            net.load_state_dict(blob["state_dict"])
-            return net.eval(), path, blob["info"]
-        except Exception:  # noqa: BLE001 - a corrupt or stale cache file: retrain
-            pass
-    net, info = train_supernet(recipe, arch, log)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    torch.save({"state_dict": net.state_dict(), "info": info}, tmp)
-    os.replace(tmp, path)
-    return net, path, info
+    return cached(DemoSpace.name, recipe_hash(recipe, arch), lambda: elastic_supernet(arch),
+                  lambda: train_supernet(recipe, arch, log))
 
 
 class DemoSpace(ModelSpace):

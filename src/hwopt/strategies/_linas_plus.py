@@ -1,0 +1,386 @@
+"""``linas+``: predictor-in-the-loop search that knows how wrong its predictors are.
+
+What it keeps from LINAS: fit predictors on every measurement so far, search the predicted
+objective space, measure the most promising configs. What it changes, and why:
+
+* **Uncertainty-aware batch selection.** Each objective gets a Gaussian process (or, with
+  ``predictor="auto"``, whichever of GP and ridge has the better leave-one-out Kendall tau);
+  candidates are ranked by the hypervolume improvement of their *optimistic* point
+  (mean − ``beta`` · std), and a batch is built greedily with the *kriging believer*: each
+  chosen candidate enters the front at its predicted mean, so the next pick goes elsewhere on
+  the front (diversity) instead of next to the last one.
+* **No re-evaluation.** Known and already-proposed configs (by canonical hash) are never
+  proposed; a small initial random design (``initial``) replaces LINAS's 50.
+* **Exact columns are computed.** Objectives in ``problem.exact_columns`` (MACs, params,
+  cost-model estimates) come from ``problem.exact`` with zero uncertainty.
+* **Inner search.** Spaces with at most ``enumerate_limit`` encodings are scored exhaustively
+  (any such space, not a benchmark special case); bigger ones (OFA has ~10^19) run the pymoo
+  algorithm ``algorithm`` on the optimistic predictions and select from everything it visited.
+* **Health.** Before each refit, the previous round's predictions of the configs just measured
+  are compared with the measurements (tau, RMSE, share inside the 80% interval), alongside
+  leave-one-out CV figures; ``state()`` returns them, and a PredictorWarning is raised when
+  measurements fall outside the stated interval more often than chance allows.
+* **Warm start** from any history (``warm_start``) simply seeds the training data.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Sequence
+
+import numpy as np
+
+from hwopt.errors import ConfigError
+from hwopt.predictors import PREDICTORS, SpaceFeatures, coverage, cross_validate, kendall_tau, rmse, undercovered
+from hwopt.space import Config
+from hwopt.strategies._base import Problem, Strategy
+from hwopt.strategies._hvi import hv_improvement, nondominated
+from hwopt.warnings import PredictorWarning
+
+_Z80 = 1.2815515655446004
+
+
+class LinasPlusStrategy(Strategy):
+    """GP-guided, uncertainty-aware, never-repeating successor of LINAS (hwopt's default)."""
+
+    name = "linas+"
+
+    def __init__(self, *, seed: int | None = None, initial: int = 10, batch: int = 10, batch_growth: float = 0.1,
+                 predictor: str = "auto", beta: float = 0.5, enumerate_limit: int = 100_000,
+                 algorithm: str = "nsga2", inner_population: int = 100, inner_generations: int = 30,
+                 hyper_refit_growth: float = 1.25, log_targets: bool = True):
+        super().__init__(seed=seed)
+        if initial < 2 or batch < 1:
+            raise ConfigError(f"linas+ needs initial >= 2 and batch >= 1, got initial={initial}, batch={batch}")
+        if predictor != "auto" and predictor not in PREDICTORS:
+            raise ConfigError(f"unknown predictor {predictor!r}; valid: auto, {', '.join(PREDICTORS.names())}")
+        if algorithm not in ("nsga2", "age", "unsga3"):
+            raise ConfigError(f"linas+ inner algorithm must be one of nsga2, age, unsga3; got {algorithm!r}")
+        self.initial, self.batch, self.batch_growth = initial, batch, batch_growth
+        self.predictor, self.beta, self.enumerate_limit = predictor, beta, enumerate_limit
+        self.algorithm, self.inner_population, self.inner_generations = algorithm, inner_population, inner_generations
+        self.hyper_refit_growth, self.log_targets = hyper_refit_growth, log_targets
+
+    # ------------------------------------------------------------------ set-up
+    def setup(self, problem: Problem) -> None:
+        super().setup(problem)
+        sp = problem.space
+        self._features = SpaceFeatures(sp)
+        self._X: list[np.ndarray] = []
+        self._F: list[np.ndarray] = []
+        self._G: list[np.ndarray] = []
+        self._known: set[str] = set()
+        self._proposed: set[str] = set()
+        self._pred: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._health: dict[int, list[tuple[float, float, float]]] = {}
+        self._warned: set[int] = set()
+        self._theta: dict[int, tuple[float, ...]] = {}
+        self._theta_n: dict[int, int] = {}
+        self._round = 0
+        self._cal: dict[int, float] = {}
+        self._last: dict[str, Any] = {}
+        self._exact_cols = tuple(int(c) for c in problem.exact_columns) if problem.exact else ()
+        self._pred_cols = [j for j in range(problem.n_obj) if j not in self._exact_cols]
+        self._pool_X: np.ndarray | None = None
+        if sp.size() <= self.enumerate_limit:
+            grids = np.indices(tuple(int(u) + 1 for u in sp.xu)).reshape(sp.n_var, -1).T.astype(np.int64)
+            if sp.is_conditional:
+                _, keep = np.unique(sp.canonical_matrix(grids), axis=0, return_index=True)
+                grids = grids[np.sort(keep)]
+            if sp.canonicalize is not None:  # a custom hook (e.g. isomorphic graphs): one per hash
+                _, keep = np.unique([sp.hash(sp.decode(x)) for x in grids], return_index=True)
+                grids = grids[np.sort(keep)]
+            self._pool_X = grids
+            self._pool_Z = self._features.transform(grids)
+            self._pool_E = problem.exact(grids) if self._exact_cols else None
+            self._pool_free = np.ones(len(grids), dtype=bool)
+
+    @property
+    def batch_size(self) -> int:
+        return max(self.batch, int(self.batch_growth * len(self._X)))
+
+    # ------------------------------------------------------------------ ask / tell
+    def ask(self, n: int) -> list[Config]:
+        ok = self._ok_rows()
+        if ok.sum() < self.initial:
+            return self._random(max(n, 0) if len(self._X) else max(n, 0))
+        self._round += 1
+        return self._select(n)
+
+    def tell(self, configs: Sequence[Config], F: np.ndarray, G: np.ndarray) -> None:
+        F = np.asarray(F, dtype=float).reshape(len(configs), -1)
+        G = np.asarray(G, dtype=float).reshape(len(configs), -1)
+        for cfg, f, g in zip(configs, F, G):
+            h = self.space.hash(cfg)
+            if h in self._known:
+                continue
+            self._known.add(h)
+            self._X.append(self.space.encode(cfg))
+            self._F.append(f)
+            self._G.append(g)
+            pred = self._pred.pop(h, None)
+            if pred is not None and not np.isnan(f).any():
+                mu, sd, raw = pred
+                for k, j in enumerate(self._pred_cols):
+                    y = self._transform(j, f[j])
+                    self._health.setdefault(j, []).append((y, mu[k], sd[k], raw[k]))
+        self._check_health()
+
+    # ------------------------------------------------------------------ pieces
+    def _ok_rows(self) -> np.ndarray:
+        if not self._F:
+            return np.zeros(0, dtype=bool)
+        return ~np.isnan(np.asarray(self._F)).any(axis=1)
+
+    def _random(self, n: int) -> list[Config]:
+        out: list[Config] = []
+        for _ in range(50 * max(n, 1)):
+            if len(out) >= n:
+                break
+            cfg = self.space.sample(1, self.rng)[0]
+            h = self.space.hash(cfg)
+            if h not in self._known and h not in self._proposed:
+                self._proposed.add(h)
+                out.append(cfg)
+        return out
+
+    def _transform(self, j: int, y):
+        return np.log(y) if j in self._log_cols else y
+
+    @property
+    def _log_cols(self) -> set[int]:
+        return getattr(self, "_log_cols_", set())
+
+    def _fit(self) -> list[Any]:
+        """One predictor per predicted objective (and constraint) on every measurement so far."""
+        X = np.asarray(self._X)
+        F = np.asarray(self._F)
+        ok = ~np.isnan(F).any(axis=1)
+        Z = self._features.transform(X[ok])
+        self._log_cols_ = {j for j in self._pred_cols
+                           if self.log_targets and (F[ok, j] > 0).all() and F[ok, j].max() > 5 * F[ok, j].min()}
+        models, health = [], {}
+        for j in self._pred_cols:
+            y = self._transform(j, F[ok, j])
+            model, info = self._fit_one(j, Z, y)
+            models.append(model)
+            health[self._obj_name(j)] = info
+        G = np.asarray(self._G).reshape(len(X), -1)[ok]
+        gmodels = []
+        for c in range(G.shape[1]):
+            g = np.where(np.isfinite(G[:, c]), G[:, c], np.nanmax(np.where(np.isfinite(G[:, c]), G[:, c], 0)) + 1)
+            gmodels.append(PREDICTORS.create("gp").fit(Z, g))
+        self._last["health"] = health
+        return models, gmodels
+
+    def _fit_one(self, j: int, Z: np.ndarray, y: np.ndarray):
+        names = ["gp", "ridge"] if self.predictor == "auto" else [self.predictor]
+        best = None
+        for name in names:
+            params = {}
+            if name == "gp" and j in self._theta and len(y) < self.hyper_refit_growth * self._theta_n[j]:
+                params["theta"] = self._theta[j]
+            model = PREDICTORS.create(name, **params).fit(Z, y)
+            if name == "gp" and "theta" not in params:
+                self._theta[j], self._theta_n[j] = model.theta_, len(y)
+            if hasattr(model, "loo_predictions"):
+                mu, sd = model.loo_predictions()
+                info = {"predictor": name, "cv_tau": kendall_tau(y, mu), "cv_rmse": rmse(y, mu),
+                        "cv_coverage80": coverage(y, mu, sd)}
+            else:
+                s = cross_validate(model, Z, y, seed=0)
+                info = {"predictor": name, "cv_tau": s.tau, "cv_rmse": s.rmse, "cv_coverage80": s.coverage80}
+            if best is None or (info["cv_tau"], -info["cv_rmse"]) > (best[1]["cv_tau"], -best[1]["cv_rmse"]):
+                best = (model, info)
+        info = dict(best[1])
+        info["log_target"] = j in self._log_cols
+        info["std_scale"] = self._recalibration(j)
+        hist = self._health.get(j, [])
+        if len(hist) >= 2:
+            a = np.asarray(hist[-100:])
+            info.update(holdout_n=len(a), holdout_tau=kendall_tau(a[:, 0], a[:, 1]),
+                        holdout_rmse=rmse(a[:, 0], a[:, 1]), holdout_coverage80=coverage(a[:, 0], a[:, 1], a[:, 2]))
+        return best[0], info
+
+    def _obj_name(self, j: int) -> str:
+        names = list(self.problem.objective_names)
+        return names[j] if j < len(names) else f"f{j}"
+
+    def _candidates(self, models, gmodels) -> tuple[np.ndarray, np.ndarray | None]:
+        """Encoded candidates and their features: the whole space when small, else a GA archive."""
+        if self._pool_X is not None:
+            idx = np.flatnonzero(self._pool_free)
+            return idx, None
+        return None, self._inner_search(models)
+
+    def _score(self, Z: np.ndarray, E: np.ndarray | None, models, gmodels):
+        m = self.problem.n_obj
+        M = np.zeros((len(Z), m))
+        S = np.zeros((len(Z), m))
+        for k, (j, model) in enumerate(zip(self._pred_cols, models)):
+            M[:, j], S[:, j] = model.predict_dist(Z)
+            self._cal[j] = self._recalibration(j)
+            S[:, j] *= self._cal[j]
+        if self._exact_cols:
+            for k, j in enumerate(self._exact_cols):
+                M[:, j] = E[:, k]
+        feas = np.ones(len(Z), dtype=bool)
+        for g in gmodels:
+            mu, sd = g.predict_dist(Z)
+            feas &= mu - self.beta * sd <= 0
+        return M, S, feas
+
+    def _recalibration(self, j: int) -> float:
+        """Widen objective ``j``'s std when recent hold-out errors were larger than stated.
+
+        The configs a search picks are the ones its predictors are most optimistic about, so
+        their errors run larger than cross-validation suggests (the winner's curse); scaling
+        the std until 80% of the last 50 hold-out errors fit the 80% interval keeps both the
+        optimism and the stated uncertainty honest. Never narrows it.
+        """
+        hist = self._health.get(j, [])[-50:]
+        if len(hist) < 10:
+            return 1.0
+        a = np.asarray(hist)
+        z = np.abs(a[:, 0] - a[:, 1]) / np.maximum(a[:, 3], 1e-12)  # against the model's own std
+        return max(1.0, float(np.quantile(z, 0.8)) / _Z80)
+
+    def _natural(self, M: np.ndarray, S: np.ndarray, shift: float) -> np.ndarray:
+        """Objective values at ``mean + shift·std`` per column, back in measured units."""
+        V = M + shift * S
+        for j in self._log_cols:
+            V[:, j] = np.exp(V[:, j])
+        return V
+
+    def _inner_search(self, models) -> np.ndarray:
+        from pymoo.core.problem import Problem as PymooProblem
+        from pymoo.optimize import minimize
+
+        from hwopt.strategies._operators import IntegerSampling, MixedCrossover, MixedMutation
+        from hwopt.strategies._pymoo import AGEMOEAStrategy, NSGA2Strategy, UNSGA3Strategy
+
+        sp = self.space
+        archive: list[np.ndarray] = []
+        outer = self
+
+        class Predicted(PymooProblem):
+            def _evaluate(self, x, out, *args, **kwargs):
+                X = np.clip(np.rint(x), sp.xl, sp.xu).astype(np.int64)
+                archive.append(X)
+                Z = outer._features.transform(X)
+                E = outer.problem.exact(X) if outer._exact_cols else None
+                M, S, _ = outer._score(Z, E, models, [])
+                out["F"] = outer._natural(M, S, -outer.beta)
+
+        problem = Predicted(n_var=sp.n_var, n_obj=self.problem.n_obj, xl=sp.xl.astype(float),
+                            xu=sp.xu.astype(float), vtype=int)
+        X = np.asarray(self._X)
+        F = np.asarray(self._F)
+        ok = ~np.isnan(F).any(axis=1)
+        front = X[ok][_front_index(F[ok])][: self.inner_population // 2]
+        rand = self.rng.integers(sp.xl, sp.xu + 1, size=(self.inner_population - len(front), sp.n_var))
+        init = np.vstack([front, rand]) if len(front) else rand
+        cls = {"nsga2": NSGA2Strategy, "age": AGEMOEAStrategy, "unsga3": UNSGA3Strategy}[self.algorithm]
+        holder = cls(seed=int(self.rng.integers(2 ** 31)), population=self.inner_population)
+        holder.problem = self.problem
+        algo = holder._algorithm(sampling=init, crossover=MixedCrossover(sp.ordinal), mutation=MixedMutation(sp.ordinal),
+                                 eliminate_duplicates=True)
+        minimize(problem, algo, ("n_gen", self.inner_generations), seed=holder.seed, verbose=False)
+        allX = np.unique(np.vstack(archive), axis=0)
+        if sp.is_conditional:
+            _, keep = np.unique(sp.canonical_matrix(allX), axis=0, return_index=True)
+            allX = allX[keep]
+        return allX
+
+    def _select(self, n: int) -> list[Config]:
+        sp = self.space
+        models, gmodels = self._fit()
+        idx, Xc = self._candidates(models, gmodels)
+        if idx is not None:
+            Xc, Zc = self._pool_X[idx], self._pool_Z[idx]
+            Ec = self._pool_E[idx] if self._pool_E is not None else None
+        else:
+            Zc = self._features.transform(Xc)
+            Ec = self.problem.exact(Xc) if self._exact_cols else None
+        M, S, feas = self._score(Zc, Ec, models, gmodels)
+        opt = self._natural(M, S, -self.beta)
+        mean = self._natural(M, S, 0.0)
+        F = np.asarray(self._F)
+        G = np.asarray(self._G).reshape(len(F), -1)
+        good = ~np.isnan(F).any(axis=1) & (np.nan_to_num(G, nan=np.inf) <= 0).all(axis=1)
+        Y = F[good] if good.any() else F[~np.isnan(F).any(axis=1)]
+        lo, hi = Y.min(axis=0), Y.max(axis=0)
+        scale = np.where(hi > lo, hi - lo, 1.0)
+        On, Mn = (opt - lo) / scale, (mean - lo) / scale
+        front = list(nondominated((Y - lo) / scale))
+        ref = np.full(F.shape[1], 1.1)
+        alive = np.ones(len(Xc), dtype=bool)
+        chosen: list[Config] = []
+        hvi_first = None
+        while len(chosen) < n and alive.any():
+            hvi = hv_improvement(On[alive], np.asarray(front), ref, self.rng)
+            hvi[~feas[alive]] *= 1e-6
+            cand = np.flatnonzero(alive)
+            if hvi.max() > 0:
+                i = cand[int(np.argmax(hvi))]
+            else:  # nothing promises improvement: closest to the front (smallest domination margin)
+                P = np.asarray(front)
+                margin = np.max(np.min(On[cand][:, None, :] - P[None, :, :], axis=2), axis=1)
+                i = cand[int(np.argmin(margin))]
+            if hvi_first is None:
+                hvi_first = float(hvi.max())
+            alive[i] = False
+            cfg = sp.decode(Xc[i])
+            h = sp.hash(cfg)
+            if self._pool_X is not None:
+                self._pool_free[idx[i]] = False
+            if h in self._known or h in self._proposed or not sp.is_feasible(cfg):
+                continue
+            self._proposed.add(h)
+            chosen.append(cfg)
+            cal = np.array([self._cal.get(j, 1.0) for j in self._pred_cols])
+            self._pred[h] = (M[i, self._pred_cols], S[i, self._pred_cols], S[i, self._pred_cols] / cal)
+            front = list(nondominated(np.vstack([np.asarray(front).reshape(-1, len(ref)), Mn[i:i + 1]])))
+        self._last.update(round=self._round, n_train=int(good.sum()), candidates=int(len(Xc)),
+                          inner="enumerate" if self._pool_X is not None else self.algorithm,
+                          best_optimistic_hvi=hvi_first)
+        return chosen
+
+    def _check_health(self) -> None:
+        for j, hist in self._health.items():
+            recent = hist[-50:]
+            if j in self._warned or len(recent) < 20:
+                continue
+            a = np.asarray(recent)
+            inside = int(np.sum(np.abs(a[:, 0] - a[:, 1]) <= _Z80 * a[:, 2]))
+            if undercovered(inside, len(a)):
+                self._warned.add(j)
+                warnings.warn(
+                    f"predictor for {self._obj_name(j)!r}: only {inside} of the last {len(a)} measurements fell "
+                    f"inside its 80% interval; its uncertainty is understated and the search may be misled",
+                    PredictorWarning, stacklevel=3)
+
+    def state(self) -> dict[str, Any]:
+        out = {"round": self._round, "n_told": len(self._X), "reproposed": 0}
+        out.update(self._last)
+        return _jsonable(out)
+
+
+def _front_index(F: np.ndarray) -> np.ndarray:
+    from hwopt.strategies._nsga2_numpy import nondominated_ranks
+
+    return np.flatnonzero(nondominated_ranks(F) == 0)
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return None if not np.isfinite(obj) else float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj

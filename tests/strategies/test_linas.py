@@ -1,0 +1,124 @@
+"""linas (faithful DyNAS-T baseline) and linas+ (hwopt's successor): behaviour on small problems."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from hwopt.benchmarks._base import hypervolume
+from hwopt.space import Categorical, Integer, SearchSpace
+from hwopt.strategies import Problem, get_strategy
+from hwopt.strategies._hvi import hv_improvement
+from hwopt.strategies._nsga2_numpy import nondominated_ranks, nsga2
+from hwopt.warnings import PredictorWarning
+
+SPACE = SearchSpace([Categorical("op", ["a", "b", "c", "d"], length=4), Integer("w", 1, 4)], name="tiny")
+
+
+def objectives(X: np.ndarray) -> np.ndarray:
+    """Two conflicting smooth objectives of encoded configs (256 · 4 = 1024 configs)."""
+    cost = X[:, :4].sum(axis=1) + X[:, 4]
+    err = (3 - X[:, :4]).sum(axis=1) * 1.5 + (3 - X[:, 4]) * 2 + 0.3 * (X[:, 0] == 1)
+    return np.column_stack([err, cost]).astype(float)
+
+
+def drive(strategy, budget, problem=None):
+    strategy.setup(problem or Problem(SPACE, 2, objective_names=["err", "cost"]))
+    seen: dict[str, np.ndarray] = {}
+    asked = 0
+    while len(seen) < budget:
+        cfgs = strategy.ask(min(strategy.batch_size, budget - len(seen)))
+        if not cfgs:
+            break
+        asked += len(cfgs)
+        F = objectives(SPACE.encode_many(cfgs))
+        for c, f in zip(cfgs, F):
+            seen.setdefault(SPACE.hash(c), f)
+        strategy.tell(cfgs, F, np.zeros((len(cfgs), 0)))
+    return seen, asked
+
+
+def test_hv_improvement_matches_pymoo_in_2d():
+    rng = np.random.default_rng(0)
+    P, C = rng.random((7, 2)), rng.random((40, 2))
+    exact = [hypervolume(np.vstack([P, c])) - hypervolume(P) for c in C]
+    assert np.allclose(hv_improvement(C, P, np.array([1.1, 1.1])), exact)
+
+
+def test_nondominated_ranks_match_pymoo():
+    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+    F = np.random.default_rng(1).integers(0, 6, size=(60, 2)).astype(float)
+    ranks = nondominated_ranks(F)
+    for r, front in enumerate(NonDominatedSorting().do(F)):
+        assert (ranks[front] == r).all()
+
+
+def test_numpy_nsga2_converges_and_keeps_a_unique_population():
+    rng = np.random.default_rng(0)
+    X = nsga2(objectives, SPACE.xl, SPACE.xu, 20, 60, rng, mutation_prob=0.2)
+    assert len(np.unique(X, axis=0)) == len(X) == 20
+    assert (nondominated_ranks(objectives(X)) == 0).mean() > 0.8
+
+
+def test_linas_never_hands_out_measured_configs_and_counts_reproposals():
+    s = get_strategy("linas", seed=0, population=20, inner_evals=400)
+    seen, asked = drive(s, 80)
+    assert asked == len(seen)  # nothing proposed twice
+    st = s.state()
+    assert st["round"] >= 4 and st["reproposed"] >= 0
+
+
+def test_linas_plus_finds_most_of_the_front_without_repeats():
+    s = get_strategy("linas+", seed=0)
+    seen, asked = drive(s, 60)
+    assert asked == len(seen)
+    F = np.array(list(seen.values()))
+    allF = objectives(np.indices((4, 4, 4, 4, 4)).reshape(5, -1).T)
+    lo, hi = allF.min(0), allF.max(0)
+    frac = hypervolume((F - lo) / (hi - lo)) / hypervolume((allF - lo) / (hi - lo))
+    rand = np.random.default_rng(0).choice(len(allF), 60, replace=False)
+    frac_random = hypervolume((allF[rand] - lo) / (hi - lo)) / hypervolume((allF - lo) / (hi - lo))
+    assert frac > max(0.95, frac_random)
+    st = s.state()
+    assert st["inner"] == "enumerate" and set(st["health"]) == {"err", "cost"}
+    for h in st["health"].values():
+        assert {"predictor", "cv_tau", "cv_rmse", "cv_coverage80", "holdout_tau"} <= set(h)
+
+
+def test_linas_plus_uses_exact_columns_and_the_ga_for_big_spaces():
+    calls = []
+
+    def exact(X):
+        calls.append(len(X))
+        return objectives(np.asarray(X))[:, 1:2]
+
+    problem = Problem(SPACE, 2, objective_names=["err", "cost"], exact=exact, exact_columns=(1,))
+    s = get_strategy("linas+", seed=1, enumerate_limit=10, inner_population=20, inner_generations=5)
+    seen, _ = drive(s, 30, problem)
+    assert calls and s.state()["inner"] == "nsga2"
+    assert set(s.state()["health"]) == {"err"}  # cost is computed, not predicted
+
+
+def test_linas_plus_warns_when_measurements_leave_the_stated_interval():
+    s = get_strategy("linas+", seed=0)
+    s.setup(Problem(SPACE, 2, objective_names=["err", "cost"]))
+    s._health = {0: [(5.0, 0.0, 0.1)] * 25}
+    with pytest.warns(PredictorWarning, match="err"):
+        s._check_health()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s._check_health()  # once per objective
+
+
+def test_linas_plus_warm_start_seeds_the_model():
+    cfgs = SPACE.sample(15, 3)
+    F = objectives(SPACE.encode_many(cfgs))
+    s = get_strategy("linas+", seed=0)
+    s.setup(Problem(SPACE, 2, objective_names=["err", "cost"]))
+    s.warm_start(cfgs, F, np.zeros((15, 0)))
+    out = s.ask(5)
+    assert len(out) == 5 and s.state()["round"] == 1  # model-based at once, no random design
+    assert not {SPACE.hash(c) for c in out} & {SPACE.hash(c) for c in cfgs}
