@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hwopt.hardware.graph import GraphBuilder, Op, OpGraph
-from hwopt.hardware.graph._ops import conv_op, eltwise_op, gemm_op, pool_op
+from hwopt.hardware.graph import GraphBuilder, OpGraph
+from hwopt.hardware.graph._ops import conv_op, gemm_op, pool_op
 
 
 def test_conv_counts():

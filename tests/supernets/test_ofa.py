@@ -36,7 +36,8 @@ def test_checkpoint_loads_into_supernet(checkpoint):
 
 
 @pytest.mark.parametrize("edit, needle", [
-    (lambda sd: sd.pop("blocks.3.conv.depth_conv.conv.7to5_matrix"), "missing key 'blocks.3.conv.depth_conv.conv.7to5_matrix'"),
+    (lambda sd: sd.pop("blocks.3.conv.depth_conv.conv.7to5_matrix"),
+     "missing key 'blocks.3.conv.depth_conv.conv.7to5_matrix'"),
     (lambda sd: sd.__setitem__("blocks.99.conv.weight", torch.zeros(1)), "unexpected key 'blocks.99.conv.weight'"),
     (lambda sd: sd.__setitem__("first_conv.conv.weight", torch.zeros(24, 3, 3, 3)),
      "'first_conv.conv.weight' has shape (24, 3, 3, 3), ofa-mbv3 w1.0 expects (16, 3, 3, 3)"),
@@ -117,3 +118,17 @@ def test_table_config_json_form_parses():
     space = get_space("ofa-mbv3")
     cfg = space.parse_config(json.dumps(SMALL))
     assert space.input_shape(cfg, 4) == (4, 3, 128, 128)
+
+
+def test_unreadable_or_foreign_checkpoint(tmp_path, checkpoint):
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="cannot be read"):
+        get_space("ofa-mbv3", weights=str(junk)).supernet
+    torch.save([1, 2, 3], junk)
+    with pytest.raises(CheckpointError, match="holds no state dict"):
+        get_space("ofa-mbv3", weights=str(junk)).supernet
+    # DataParallel prefixes are accepted
+    prefixed = tmp_path / "dp.pth"
+    torch.save({"state_dict": {f"module.{k}": v for k, v in checkpoint[1].items()}}, prefixed)
+    get_space("ofa-mbv3", weights=str(prefixed)).supernet

@@ -24,8 +24,8 @@ Intervals are jackknife+ (Barber et al. 2021) on log latency: with the n leave-o
 from the ``floor(0.2 (n+1))``-th smallest of ``log f_-i(x) - R_i`` to the
 ``ceil(0.8 (n+1))``-th smallest of ``log f_-i(x) + R_i``. Point ``i``'s LOO model is that of
 the candidate a LOO selection on the other points picks (nested selection). Outside the
-calibrated range both bounds move out by the factor ``1 + e``, where ``e`` is the share of the
-prediction that comes from feature amounts beyond the calibration set's range.
+calibrated range the interval's log-width grows by the factor ``1 + e``, where ``e`` is the
+share of the prediction that comes from feature amounts beyond the calibration set's range.
 """
 
 from __future__ import annotations
@@ -133,9 +133,9 @@ class Calibration:
             if k_lo >= 1 and k_hi <= n:
                 lo = np.sort(F - R, axis=1)[:, k_lo - 1] - np.log(pred)
                 hi = np.sort(F + R, axis=1)[:, k_hi - 1] - np.log(pred)
-                return pred, pred * np.exp(np.minimum(lo, 0)) / widen, pred * np.exp(np.maximum(hi, 0)) * widen
+                return pred, pred * np.exp(np.minimum(lo, 0) * widen), pred * np.exp(np.maximum(hi, 0) * widen)
         qlo, qhi = self.residual_quantiles
-        return pred, pred * np.exp(qlo) / widen, pred * np.exp(qhi) * widen
+        return pred, pred * np.exp(qlo * widen), pred * np.exp(qhi * widen)
 
     def extrapolation(self, X: np.ndarray, pred: np.ndarray) -> np.ndarray:
         """Share of each prediction that comes from feature amounts outside the calibrated range.

@@ -29,7 +29,8 @@ def export_model(model_space: Any, config: Any, fmt: str, out: str | Path, *, at
     cfg = model_space.parse_config(config) if not isinstance(config, dict) else model_space.space.validate(config)
     out = Path(out).expanduser()
     if out.is_dir():
-        raise ConfigError(f"--out {str(out)!r} is a directory; give a file path (e.g. model.{'onnx' if fmt == 'onnx' else 'pt'})")
+        example = "model.onnx" if fmt == "onnx" else "model.pt"
+        raise ConfigError(f"--out {str(out)!r} is a directory; give a file path (e.g. {example})")
     out.parent.mkdir(parents=True, exist_ok=True)
     model = model_space.build(cfg).eval()
     shape = tuple(model_space.input_shape(cfg, batch_size))
@@ -37,7 +38,7 @@ def export_model(model_space: Any, config: Any, fmt: str, out: str | Path, *, at
     with torch.no_grad():
         ref = model(x)
     summary: dict[str, Any] = {"format": fmt, "path": str(out), "space": model_space.name, "config": cfg,
-                               "input_shape": [1, *shape[1:]]}
+                               "input_shape": [1, *shape[1:]], "max_abs_output": float(ref.abs().max())}
     if fmt == "onnx":
         summary["max_abs_diff"] = _export_onnx(model, x, out)
     else:

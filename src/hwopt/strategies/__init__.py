@@ -18,7 +18,7 @@ STRATEGIES.register("linas+", "hwopt.strategies._linas_plus:LinasPlusStrategy",
                     "predictor-in-the-loop with uncertainty: GP + optimistic batch HV improvement")
 
 #: the strategy ``hwopt search`` uses when none is given (hwopt's best on the benchmarks)
-DEFAULT_STRATEGY = "nsga2"
+DEFAULT_STRATEGY = "linas+"
 
 __all__ = ["DEFAULT_STRATEGY", "ExactFn", "Problem", "STRATEGIES", "Strategy", "get_strategy"]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -44,6 +45,8 @@ def load_or_train(tag: str, key: str, make: Callable[[], Any], train: Callable[[
             return net.eval(), path, blob["info"]
         except Exception:  # noqa: BLE001 - a corrupt or stale cache file: train again
             pass
+    logging.getLogger("hwopt").warning("training the %s super-network once (cached as %s); this takes a few minutes",
+                                       tag, path)
     net, info = train()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")

@@ -20,7 +20,8 @@ def read_state_dict(path: str | Path) -> dict[str, Any]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file
-        raise CheckpointError(f"checkpoint {str(path)!r} cannot be read: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+        msg = f"checkpoint {str(path)!r} cannot be read: {type(exc).__name__}: {exc}"
+        raise CheckpointError(msg.splitlines()[0]) from None
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(k, str) for k in obj):

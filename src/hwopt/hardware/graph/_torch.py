@@ -48,7 +48,6 @@ def _shape(node) -> tuple[int, ...] | None:
 def _from_fx(gm, input_shape, dtype_bytes: int) -> OpGraph:
     import torch
     import torch.nn as nn
-    import torch.nn.functional as F
 
     mods = dict(gm.named_modules())
     ops: list[Op] = []
