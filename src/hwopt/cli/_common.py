@@ -86,22 +86,29 @@ def positive_int(text: str) -> int:
     return v
 
 
-def print_summary(study, report_paths: dict | None, out=sys.stdout) -> None:
-    trials = study.trials
-    ok = sum(t.ok for t in trials)
-    failed = sum(t.state == "FAIL" for t in trials)
-    objs = ", ".join(str(o) for o in study.objectives)
-    cons = ", ".join(str(c) for c in study.constraints)
-    print(f"study:      {study.storage}  ({study.name})", file=out)
-    print(f"objectives: {objs}" + (f"   constraints: {cons}" if cons else ""), file=out)
-    print(f"trials:     {ok} complete, {failed} failed", file=out)
-    if report_paths:
-        from hwopt.report import pareto_front
+def report_and_summary(study, out_dir, write: bool = True, out=None) -> None:
+    """Write the study's report (unless ``write`` is False) and print its summary."""
+    from hwopt.report import build_report
 
-        front = pareto_front(study)
-        print(f"front:      {len(front)} non-dominated feasible configs", file=out)
-        cols = [c for c in ["number", *[o.name for o in study.objectives]] if c in front.columns]
+    out = out or sys.stdout
+    rep = build_report(study)
+    paths = rep.write(out_dir) if write else {}
+    c = rep.counts
+    objs = ", ".join(str(o) for o in study.objectives)
+    cons = ", ".join(str(x) for x in study.constraints)
+    print(f"study:       {study.storage}  ({study.name})", file=out)
+    print(f"objectives:  {objs}" + (f"   constraints: {cons}" if cons else ""), file=out)
+    print(f"trials:      {c['complete']} complete, {c['failed']} failed"
+          + (f", {c['other']} other" if c["other"] else "") + f"  ({c['distinct_configs']} distinct configs)", file=out)
+    print(f"front:       {c['front']} non-dominated feasible configs", file=out)
+    hv = rep.final_hv
+    kind = "of the true front's HV" if rep.hv.attrs.get("kind") == "hv_fraction" else "(objectives scaled by the study's min/max)"
+    print(f"hypervolume: {hv:.4f} {kind}" if hv is not None else "hypervolume: n/a (no finished evaluations)", file=out)
+    if write:
+        front = rep.front
+        cols = [col for col in ["number", *[o.name for o in study.objectives]] if col in front.columns]
         if len(front):
             print(front[cols].head(10).to_string(index=False), file=out)
-        for name, path in report_paths.items():
-            print(f"{name + ':':<12}{path}", file=out)
+        width = max(len(n) for n in paths) + 2
+        for name, path in paths.items():
+            print(f"{name + ':':<{width}}{path}", file=out)

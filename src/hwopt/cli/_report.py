@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hwopt.cli._common import report_dir_for
+from hwopt.cli._common import report_and_summary, report_dir_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,23 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hwopt.report import build_report
     from hwopt.study import Study
 
     study = Study.load(args.study, args.study_name)
-    rep = build_report(study)
-    paths = rep.write(args.out or report_dir_for(args.study))
-    c = rep.counts
-    objs = ", ".join(str(o) for o in study.objectives)
-    cons = ", ".join(str(x) for x in study.constraints)
-    print(f"study:       {study.storage}  ({study.name})")
-    print(f"objectives:  {objs}" + (f"   constraints: {cons}" if cons else ""))
-    print(f"trials:      {c['complete']} complete, {c['failed']} failed"
-          + (f", {c['other']} other" if c["other"] else "") + f"  ({c['distinct_configs']} distinct configs)")
-    print(f"front:       {c['front']} non-dominated feasible configs")
-    hv = rep.final_hv
-    kind = "of the true front's HV" if rep.hv.attrs.get("kind") == "hv_fraction" else "(objectives scaled by the study's min/max)"
-    print(f"hypervolume: {hv:.4f} {kind}" if hv is not None else "hypervolume: n/a (no finished evaluations)")
-    for name, path in paths.items():
-        print(f"{name + ':':<22} {path}")
+    report_and_summary(study, args.out or report_dir_for(args.study))
     return 0

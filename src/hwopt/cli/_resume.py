@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hwopt.cli._common import BarProgress, positive_int, print_summary, report_dir_for
+from hwopt.cli._common import BarProgress, positive_int, report_and_summary, report_dir_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,10 +21,5 @@ def run(args: argparse.Namespace) -> int:
     from hwopt import api
 
     st = api.resume(args.study, budget=args.budget, progress=BarProgress("resume"), study_name=args.study_name)
-    paths = None
-    if not args.no_report:
-        from hwopt.report import write_report
-
-        paths = write_report(st, args.out or report_dir_for(args.study))
-    print_summary(st, paths)
+    report_and_summary(st, args.out or report_dir_for(args.study), write=not args.no_report)
     return 0

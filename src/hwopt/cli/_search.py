@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hwopt.cli._common import BarProgress, default_study_path, key_values, positive_int, print_summary, report_dir_for
+from hwopt.cli._common import BarProgress, default_study_path, key_values, positive_int, report_and_summary, report_dir_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,13 +62,10 @@ def run(args: argparse.Namespace) -> int:
         strategy=args.strategy, strategy_options=strat_opts, budget=args.budget, seed=args.seed,
         n_jobs=args.jobs, progress=BarProgress("search"), study_name=args.study_name,
     )
-    paths = None
+    out_dir = args.out or report_dir_for(study_path)
+    report_and_summary(st, out_dir, write=not args.no_report)
     if not args.no_report:
-        from hwopt.report import write_report
-
-        paths = write_report(st, args.out or report_dir_for(study_path))
-        _export_best(st, args.out or report_dir_for(study_path))
-    print_summary(st, paths)
+        _export_best(st, out_dir)
     return 0
 
 

@@ -25,13 +25,30 @@ class ModelEvaluator(Evaluator):
     :func:`~hwopt.evaluators.count_macs`), the stopping rule of the latency loop (``rel_ci``,
     ``min_repeats``, ``max_repeats``, ``max_time_s``, ``warmup_s``); anything else (``data``,
     ``subset``, ``calib_batches``...) goes to the space's ``accuracy_data``.
+
+    Metrics named ``latency@HW``, ``energy@HW`` or ``memory@HW`` are estimated by the hardware
+    cost model for catalog target ``HW`` (``calibration`` names a saved calibration,
+    ``hardware_files`` extends the catalog) — hardware you do not have, inside any search.
     """
 
     def __init__(self, model_space: Any, metrics: list[str] | tuple[str, ...], *, runtime: str = "onnxruntime",
-                 batch_size: int = 1, threads: int = 1, macs_convention: str = "dynast", **options: Any):
+                 batch_size: int = 1, threads: int = 1, macs_convention: str = "dynast",
+                 calibration: str | None = None, hardware_files: tuple[str, ...] | list[str] = (), **options: Any):
         self.model_space = model_space
         self.metrics = dict(model_space.metrics)
         self.requested = list(dict.fromkeys(metrics))
+        self.calibration, self.hardware_files = calibration, tuple(hardware_files)
+        self.cost_metrics = [m for m in self.requested if "@" in m]
+        if self.cost_metrics:
+            from hwopt.hardware import COST_METRICS
+            from hwopt.hardware._local import resolve_hardware
+
+            for m in self.cost_metrics:
+                name, _, hw = m.partition("@")
+                if name not in COST_METRICS or not hw:
+                    raise ObjectiveError(f"cost metric {m!r} must be NAME@HARDWARE with NAME one of {', '.join(COST_METRICS)}")
+                resolve_hardware(hw, *self.hardware_files)  # unknown hardware: one clear error now, not per trial
+                self.metrics[m] = "min"
         if not self.requested:
             raise ObjectiveError(f"no metrics requested; valid: {', '.join(sorted(self.metrics))}")
         self.check_metrics(self.requested)
@@ -87,6 +104,12 @@ class ModelEvaluator(Evaluator):
         if "latency" in self.requested:
             out["latency"] = measure_latency(model, self.model_space.input_shape(cfg, self.batch_size),
                                              runtime=self.runtime, threads=self.threads, **self.latency_options)
+        if self.cost_metrics:
+            from hwopt.hardware import cost_metric
+
+            for m in self.cost_metrics:
+                out[m] = cost_metric(self.model_space, cfg, m, batch_size=self.batch_size,
+                                     calibration=self.calibration, hardware_files=self.hardware_files)
         return {k: out[k] for k in self.requested}
 
     def context(self) -> dict[str, Any]:
@@ -97,4 +120,7 @@ class ModelEvaluator(Evaluator):
                        latency_options=self.latency_options, machine=machine_state(self.runtime, self.threads))
         if self.data is not None:
             ctx["data"] = self.data.describe()
+        if self.cost_metrics:
+            ctx.update(cost_model={"metrics": self.cost_metrics, "calibration": self.calibration,
+                                   "batch_size": self.batch_size})
         return ctx

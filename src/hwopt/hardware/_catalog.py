@@ -89,5 +89,7 @@ def load_catalog(*extra_files: str | Path) -> Catalog:
 
 
 def get_hardware(name: str, *extra_files: str | Path) -> HardwareTarget:
-    """Look up one target by name or alias (``hwopt.hardware.get_hardware('h100 sxm')``)."""
-    return load_catalog(*extra_files).get(name)
+    """Look up one target by name or alias (``get_hardware('h100 sxm')``); ``local`` is this machine."""
+    from hwopt.hardware._local import resolve_hardware
+
+    return resolve_hardware(name, *extra_files)
