@@ -122,3 +122,19 @@ def test_linas_plus_warm_start_seeds_the_model():
     out = s.ask(5)
     assert len(out) == 5 and s.state()["round"] == 1  # model-based at once, no random design
     assert not {SPACE.hash(c) for c in out} & {SPACE.hash(c) for c in cfgs}
+
+
+@pytest.mark.parametrize("engine", ["numpy", "pymoo"])
+def test_linas_inner_engines_both_run(engine):
+    s = get_strategy("linas", seed=0, population=10, inner_evals=100, engine=engine, svr_grid="coarse")
+    seen, asked = drive(s, 25)
+    assert len(seen) == asked >= 15 and s.state()["round"] >= 2
+
+
+def test_linas_rejects_unknown_options():
+    from hwopt.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="numpy"):
+        get_strategy("linas", engine="fortran")
+    with pytest.raises(ConfigError, match="predictor"):
+        get_strategy("linas+", predictor="oracle")

@@ -101,9 +101,8 @@ class LinasPlusStrategy(Strategy):
 
     # ------------------------------------------------------------------ ask / tell
     def ask(self, n: int) -> list[Config]:
-        ok = self._ok_rows()
-        if ok.sum() < self.initial:
-            return self._random(max(n, 0) if len(self._X) else max(n, 0))
+        if self._ok_rows().sum() < self.initial:
+            return self._random(max(n, 0))
         self._round += 1
         return self._select(n)
 
@@ -151,7 +150,7 @@ class LinasPlusStrategy(Strategy):
     def _log_cols(self) -> set[int]:
         return getattr(self, "_log_cols_", set())
 
-    def _fit(self) -> list[Any]:
+    def _fit(self) -> tuple[list[Any], list[Any]]:
         """One predictor per predicted objective (and constraint) on every measurement so far."""
         X = np.asarray(self._X)
         F = np.asarray(self._F)
@@ -206,11 +205,10 @@ class LinasPlusStrategy(Strategy):
         names = list(self.problem.objective_names)
         return names[j] if j < len(names) else f"f{j}"
 
-    def _candidates(self, models, gmodels) -> tuple[np.ndarray, np.ndarray | None]:
-        """Encoded candidates and their features: the whole space when small, else a GA archive."""
+    def _candidates(self, models) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(pool indices, None) for an enumerated space, else (None, encoded GA archive)."""
         if self._pool_X is not None:
-            idx = np.flatnonzero(self._pool_free)
-            return idx, None
+            return np.flatnonzero(self._pool_free), None
         return None, self._inner_search(models)
 
     def _score(self, Z: np.ndarray, E: np.ndarray | None, models, gmodels):
@@ -256,7 +254,7 @@ class LinasPlusStrategy(Strategy):
         from pymoo.core.problem import Problem as PymooProblem
         from pymoo.optimize import minimize
 
-        from hwopt.strategies._operators import IntegerSampling, MixedCrossover, MixedMutation
+        from hwopt.strategies._operators import MixedCrossover, MixedMutation
         from hwopt.strategies._pymoo import AGEMOEAStrategy, NSGA2Strategy, UNSGA3Strategy
 
         sp = self.space
@@ -295,7 +293,7 @@ class LinasPlusStrategy(Strategy):
     def _select(self, n: int) -> list[Config]:
         sp = self.space
         models, gmodels = self._fit()
-        idx, Xc = self._candidates(models, gmodels)
+        idx, Xc = self._candidates(models)
         if idx is not None:
             Xc, Zc = self._pool_X[idx], self._pool_Z[idx]
             Ec = self._pool_E[idx] if self._pool_E is not None else None
