@@ -42,6 +42,11 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings reach users as one ``warning: ...`` line (the source location only under --debug)."""
+    sys.stderr.write(f"warning: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hwopt", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"hwopt {__version__}")
@@ -73,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings():
             if not args.debug:
                 warnings.simplefilter("default")
+                warnings.showwarning = _one_line_warning
             return int(args.func(args) or 0)
     except HwoptError as exc:
         if args.debug:
