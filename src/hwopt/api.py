@@ -15,8 +15,6 @@ from hwopt.evaluators import Evaluator, parse_objectives
 from hwopt.strategies import DEFAULT_STRATEGY, get_strategy
 from hwopt.study import Progress, Study, get_executor, optimize
 
-#: where the main job runs when no space or benchmark is given
-DEFAULT_BENCHMARK = "nasbench-graph:cora"
 #: the main job: ``hwopt search`` with no space or benchmark searches the trained demo super-network
 DEFAULT_SPACE = "demo"
 #: distinct configs a benchmark search evaluates when no budget is given

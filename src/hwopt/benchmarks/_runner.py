@@ -82,7 +82,6 @@ def run_one(benchmark: str, strategy: str, seed: int, budget: int, objectives: S
     t0 = time.perf_counter()
     strat.setup(problem)
     known: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    found: list[np.ndarray] = []
     front = np.zeros((0, len(objs)))
     hv: list[float] = []
     reproposed, idle, stopped, states = 0, 0, "budget", []

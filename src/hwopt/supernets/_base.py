@@ -7,8 +7,10 @@ live on the class, never in if/elif chains elsewhere.
 
 from __future__ import annotations
 
+import importlib
 import json
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any, ClassVar
 
 from hwopt.errors import SpaceError
@@ -83,3 +85,79 @@ class ModelSpace(ABC):
         from hwopt.evaluators import ModelEvaluator
 
         return ModelEvaluator(self, metrics, **options)
+
+
+class WeightSharingSpace(ModelSpace):
+    """A super-network whose sub-networks inherit its weights (OFA-style spaces, demo, transformer).
+
+    Subclasses set ``nn_module`` — a module with ``extract_subnet(supernet, config)`` and
+    ``static_subnet(arch, config)`` — and implement ``_new_supernet()`` (a freshly initialised
+    network with the checkpoint layout). Without ``weights`` the super-network is
+    ``_default_supernet()``: seeded random weights, or a trained and cached one where the space
+    trains its own.
+    """
+
+    nn_module: ClassVar[str] = ""
+    #: channels of the image input (``input_shape`` is ``(batch, in_channels, r, r)``)
+    in_channels: ClassVar[int] = 3
+
+    def __init__(self, arch: Any, weights: str | Path | None = None):
+        self.arch = arch
+        self.weights = str(weights) if weights else None
+        self._space = arch.search_space(self.name)
+        self._supernet = None
+
+    @property
+    def space(self) -> SearchSpace:
+        return self._space
+
+    @property
+    def has_accuracy(self) -> bool:
+        return True
+
+    @property
+    def weights_label(self) -> str:
+        """How checkpoint errors name this super-network."""
+        return f"the {self.name} super-network"
+
+    def _new_supernet(self) -> Any:
+        raise NotImplementedError
+
+    def _fresh_supernet(self) -> Any:
+        """``_new_supernet()`` with random weights from seed 0 (reproducible MACs, latency, export)."""
+        import torch
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            return self._new_supernet()
+
+    def _default_supernet(self) -> Any:
+        """The super-network used without ``weights``; spaces that train their own override this."""
+        return self._fresh_supernet()
+
+    @property
+    def supernet(self) -> Any:
+        """The elastic super-network: ``weights`` if given, else ``_default_supernet()``."""
+        if self._supernet is None:
+            if self.weights:
+                from hwopt.supernets._checkpoint import load_checkpoint
+
+                net = self._fresh_supernet()
+                load_checkpoint(net, self.weights, self.weights_label)
+            else:
+                net = self._default_supernet()
+            self._supernet = net.eval()
+        return self._supernet
+
+    def _nn(self):
+        return importlib.import_module(self.nn_module)
+
+    def input_shape(self, config: Config, batch_size: int = 1) -> tuple[int, ...]:
+        r = int(config["r"])
+        return (batch_size, self.in_channels, r, r)
+
+    def build(self, config: Config) -> Any:
+        return self._nn().extract_subnet(self.supernet, self.space.validate(config))
+
+    def architecture(self, config: Config) -> Any:
+        return self._nn().static_subnet(self.arch, self.space.validate(config))

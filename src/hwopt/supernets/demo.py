@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hwopt.errors import ConfigError
-from hwopt.space import Config, SearchSpace
-from hwopt.supernets._base import ModelSpace
+from hwopt.supernets._base import WeightSharingSpace
 from hwopt.supernets._cache import cache_dir, content_hash
 from hwopt.supernets._cache import load_or_train as cached
 from hwopt.supernets._mbv3 import MBV3Arch
@@ -114,7 +113,7 @@ def load_or_train(recipe: dict[str, Any] | None = None, arch: MBV3Arch = DEMO_AR
                   lambda: train_supernet(recipe, arch, log))
 
 
-class DemoSpace(ModelSpace):
+class DemoSpace(WeightSharingSpace):
     """Elastic digits CNN; configs ``{"ks": [9], "e": [9], "d": [3], "r": R}`` (OFA form)."""
 
     name = "demo"
@@ -129,49 +128,22 @@ class DemoSpace(ModelSpace):
         if unknown:
             raise ConfigError(f"unknown demo recipe key(s) {unknown}; valid: {', '.join(sorted(DEFAULT_RECIPE))}")
         self.recipe = {**DEFAULT_RECIPE, **(recipe or {})}
-        self.weights = str(weights) if weights else None
-        self.arch = DEMO_ARCH
-        self._space = DEMO_ARCH.search_space(self.name)
-        self._supernet = None
+        super().__init__(DEMO_ARCH, weights)
         self.cache_path: Path | None = None
         self.train_info: dict[str, Any] = {}
 
-    @property
-    def space(self) -> SearchSpace:
-        return self._space
+    nn_module = "hwopt.supernets._mbv3_nn"
+    in_channels = 1
 
-    @property
-    def has_accuracy(self) -> bool:
-        return True
+    def _new_supernet(self):
+        from hwopt.supernets._mbv3_nn import elastic_supernet
 
-    @property
-    def supernet(self):
-        """The trained super-network (``weights`` if given, else the cached / freshly trained one)."""
-        if self._supernet is None:
-            if self.weights:
-                from hwopt.supernets._checkpoint import load_checkpoint
-                from hwopt.supernets._mbv3_nn import elastic_supernet
+        return elastic_supernet(self.arch)
 
-                net = elastic_supernet(self.arch)
-                load_checkpoint(net, self.weights, "the demo super-network")
-                self._supernet = net.eval()
-            else:
-                self._supernet, self.cache_path, self.train_info = load_or_train(self.recipe, self.arch)
-        return self._supernet
-
-    def input_shape(self, config: Config, batch_size: int = 1) -> tuple[int, ...]:
-        r = int(config["r"])
-        return (batch_size, 1, r, r)
-
-    def build(self, config: Config):
-        from hwopt.supernets._mbv3_nn import extract_subnet
-
-        return extract_subnet(self.supernet, self.space.validate(config))
-
-    def architecture(self, config: Config):
-        from hwopt.supernets._mbv3_nn import static_subnet
-
-        return static_subnet(self.arch, self.space.validate(config))
+    def _default_supernet(self):
+        """The cached super-network, trained first if needed."""
+        net, self.cache_path, self.train_info = load_or_train(self.recipe, self.arch)
+        return net
 
     def export_options(self) -> dict[str, Any]:
         return {}

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hwopt.errors import ObjectiveError, SpaceError
-from hwopt.space import Config, SearchSpace
-from hwopt.supernets._base import ModelSpace
+from hwopt.supernets._base import WeightSharingSpace
 from hwopt.supernets._mbv3 import MBV3Arch, make_divisible
 
 WIDTHS = (1.0, 1.2)
@@ -32,7 +31,7 @@ def ofa_mbv3_arch(width: float = 1.0, n_classes: int = 1000, resolutions: tuple[
     )
 
 
-class OFAMobileNetV3Space(ModelSpace):
+class OFAMobileNetV3Space(WeightSharingSpace):
     """OFA MobileNetV3; configs ``{"ks": [20], "e": [20], "d": [5], "r": R}`` as in OFA / DyNAS-T."""
 
     name = "ofa-mbv3"
@@ -49,49 +48,18 @@ class OFAMobileNetV3Space(ModelSpace):
         if width not in WIDTHS:
             raise SpaceError(f"ofa-mbv3 width must be one of {', '.join(map(str, WIDTHS))}, got {width!r}")
         self.width = width
-        self.weights = str(weights) if weights else None
-        self.arch = ofa_mbv3_arch(width, n_classes, tuple(resolutions or OFA_RESOLUTIONS))
-        self._space = self.arch.search_space(self.name)
-        self._supernet = None
+        super().__init__(ofa_mbv3_arch(width, n_classes, tuple(resolutions or OFA_RESOLUTIONS)), weights)
+
+    nn_module = "hwopt.supernets._mbv3_nn"
 
     @property
-    def space(self) -> SearchSpace:
-        return self._space
+    def weights_label(self) -> str:
+        return f"ofa-mbv3 w{self.width}"
 
-    @property
-    def has_accuracy(self) -> bool:
-        return True
+    def _new_supernet(self):
+        from hwopt.supernets._mbv3_nn import elastic_supernet
 
-    @property
-    def supernet(self):
-        """The elastic super-network (official weights when given, else seeded random ones)."""
-        if self._supernet is None:
-            import torch
-
-            from hwopt.supernets._checkpoint import load_checkpoint
-            from hwopt.supernets._mbv3_nn import elastic_supernet
-
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(0)
-                net = elastic_supernet(self.arch)
-            if self.weights:
-                load_checkpoint(net, self.weights, f"ofa-mbv3 w{self.width}")
-            self._supernet = net.eval()
-        return self._supernet
-
-    def input_shape(self, config: Config, batch_size: int = 1) -> tuple[int, ...]:
-        r = int(config["r"])
-        return (batch_size, 3, r, r)
-
-    def build(self, config: Config):
-        from hwopt.supernets._mbv3_nn import extract_subnet
-
-        return extract_subnet(self.supernet, self.space.validate(config))
-
-    def architecture(self, config: Config):
-        from hwopt.supernets._mbv3_nn import static_subnet
-
-        return static_subnet(self.arch, self.space.validate(config))
+        return elastic_supernet(self.arch)
 
     def export_options(self) -> dict[str, Any]:
         return {"width": self.width, "n_classes": self.arch.n_classes, "resolutions": list(self.arch.resolutions)}

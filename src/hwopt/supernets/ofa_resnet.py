@@ -16,7 +16,7 @@ from typing import Any
 
 from hwopt.errors import ObjectiveError, SpaceError
 from hwopt.space import Categorical, Config, SearchSpace
-from hwopt.supernets._base import ModelSpace
+from hwopt.supernets._base import WeightSharingSpace
 from hwopt.supernets._mbv3 import make_divisible
 
 
@@ -81,7 +81,7 @@ def active_blocks(arch: ResNetArch, config: Config):
     return stem_mid, stem_out, int(d[0]) != max(arch.d_list), blocks
 
 
-class OFAResNet50Space(ModelSpace):
+class OFAResNet50Space(WeightSharingSpace):
     """OFA ResNet-50; configs ``{"d": [5], "e": [18], "w": [6], "r": R}``."""
 
     name = "ofa-resnet50"
@@ -91,49 +91,16 @@ class OFAResNet50Space(ModelSpace):
 
     def __init__(self, weights: str | Path | None = None, n_classes: int = 1000,
                  resolutions: tuple[int, ...] | list[int] | None = None):
-        self.weights = str(weights) if weights else None
         kw = {"resolutions": tuple(resolutions)} if resolutions else {}
-        self.arch = ResNetArch(n_classes=n_classes, **kw)
-        self._space = self.arch.search_space(self.name)
-        self._supernet = None
+        super().__init__(ResNetArch(n_classes=n_classes, **kw), weights)
 
-    @property
-    def space(self) -> SearchSpace:
-        return self._space
+    nn_module = "hwopt.supernets._resnet_nn"
+    weights_label = "ofa-resnet50"
 
-    @property
-    def has_accuracy(self) -> bool:
-        return True
+    def _new_supernet(self):
+        from hwopt.supernets._resnet_nn import OFAResNetSupernet
 
-    @property
-    def supernet(self):
-        if self._supernet is None:
-            import torch
-
-            from hwopt.supernets._checkpoint import load_checkpoint
-            from hwopt.supernets._resnet_nn import OFAResNetSupernet
-
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(0)
-                net = OFAResNetSupernet(self.arch)
-            if self.weights:
-                load_checkpoint(net, self.weights, "ofa-resnet50")
-            self._supernet = net.eval()
-        return self._supernet
-
-    def input_shape(self, config: Config, batch_size: int = 1) -> tuple[int, ...]:
-        r = int(config["r"])
-        return (batch_size, 3, r, r)
-
-    def build(self, config: Config):
-        from hwopt.supernets._resnet_nn import extract_subnet
-
-        return extract_subnet(self.supernet, self.space.validate(config))
-
-    def architecture(self, config: Config):
-        from hwopt.supernets._resnet_nn import static_subnet
-
-        return static_subnet(self.arch, self.space.validate(config))
+        return OFAResNetSupernet(self.arch)
 
     def export_options(self) -> dict[str, Any]:
         return {"n_classes": self.arch.n_classes, "resolutions": list(self.arch.resolutions)}

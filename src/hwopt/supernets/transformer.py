@@ -16,7 +16,7 @@ from typing import Any
 
 from hwopt.errors import ConfigError
 from hwopt.space import Categorical, Config, SearchSpace
-from hwopt.supernets._base import ModelSpace
+from hwopt.supernets._base import WeightSharingSpace
 from hwopt.supernets._cache import content_hash
 from hwopt.supernets._cache import load_or_train as cached
 
@@ -118,7 +118,7 @@ def train_supernet(recipe: dict[str, Any], arch: TransformerArch = TRANSFORMER_A
                         "train_cpu_seconds": round(time.process_time() - c0, 1), "recipe": r}
 
 
-class TransformerSpace(ModelSpace):
+class TransformerSpace(WeightSharingSpace):
     """Elastic encoder on digit patch sequences (trained once, cached)."""
 
     name = "transformer"
@@ -131,49 +131,24 @@ class TransformerSpace(ModelSpace):
         if unknown:
             raise ConfigError(f"unknown transformer recipe key(s) {unknown}; valid: {', '.join(sorted(DEFAULT_RECIPE))}")
         self.recipe = {**DEFAULT_RECIPE, **(recipe or {})}
-        self.weights = str(weights) if weights else None
-        self.arch = TRANSFORMER_ARCH
-        self._space = self.arch.search_space(self.name)
-        self._supernet = None
+        super().__init__(TRANSFORMER_ARCH, weights)
         self.train_info: dict[str, Any] = {}
 
-    @property
-    def space(self) -> SearchSpace:
-        return self._space
+    nn_module = "hwopt.supernets._transformer_nn"
 
-    @property
-    def has_accuracy(self) -> bool:
-        return True
+    def _new_supernet(self):
+        from hwopt.supernets._transformer_nn import supernet
 
-    @property
-    def supernet(self):
-        if self._supernet is None:
-            from hwopt.supernets._transformer_nn import supernet
+        return supernet(self.arch)
 
-            if self.weights:
-                from hwopt.supernets._checkpoint import load_checkpoint
-
-                net = supernet(self.arch)
-                load_checkpoint(net, self.weights, "the transformer super-network")
-                self._supernet = net.eval()
-            else:
-                self._supernet, _, self.train_info = cached(
-                    self.name, recipe_hash(self.recipe, self.arch), lambda: supernet(self.arch),
-                    lambda: train_supernet(self.recipe, self.arch))
-        return self._supernet
+    def _default_supernet(self):
+        """The cached super-network, trained first if needed."""
+        net, _, self.train_info = cached(self.name, recipe_hash(self.recipe, self.arch), self._new_supernet,
+                                         lambda: train_supernet(self.recipe, self.arch))
+        return net
 
     def input_shape(self, config: Config, batch_size: int = 1) -> tuple[int, ...]:
         return (batch_size, self.arch.tokens, self.arch.token_dim)
-
-    def build(self, config: Config):
-        from hwopt.supernets._transformer_nn import extract_subnet
-
-        return extract_subnet(self.supernet, self.space.validate(config))
-
-    def architecture(self, config: Config):
-        from hwopt.supernets._transformer_nn import static_subnet
-
-        return static_subnet(self.arch, self.space.validate(config))
 
     def accuracy_data(self, subset: int | None = None, data: str | None = None, **options: Any):
         if data:

@@ -210,7 +210,7 @@ def numel(shape: Iterable[int]) -> int:
 def conv_op(name: str, in_shape, out_shape, kernel: tuple[int, int], groups: int, bias: bool, inputs,
             dtype_bytes: int = 4) -> Op:
     """Conv2d: 2 * N*Co*Ho*Wo * (Ci/g)*kh*kw FLOPs; class conv1x1 / dwconv / conv."""
-    n, ci = int(in_shape[0]), int(in_shape[1])
+    ci = int(in_shape[1])
     co = int(out_shape[1])
     kh, kw = kernel
     macs = numel(out_shape) * (ci // groups) * kh * kw
