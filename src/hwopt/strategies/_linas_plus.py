@@ -35,6 +35,7 @@ from hwopt.predictors import PREDICTORS, SpaceFeatures, coverage, cross_validate
 from hwopt.space import Config
 from hwopt.strategies._base import Problem, Strategy
 from hwopt.strategies._hvi import hv_improvement, nondominated
+from hwopt.strategies._random import sample_unseen
 from hwopt.warnings import PredictorWarning
 
 _Z80 = 1.2815515655446004
@@ -132,16 +133,7 @@ class LinasPlusStrategy(Strategy):
         return ~np.isnan(np.asarray(self._F)).any(axis=1)
 
     def _random(self, n: int) -> list[Config]:
-        out: list[Config] = []
-        for _ in range(50 * max(n, 1)):
-            if len(out) >= n:
-                break
-            cfg = self.space.sample(1, self.rng)[0]
-            h = self.space.hash(cfg)
-            if h not in self._known and h not in self._proposed:
-                self._proposed.add(h)
-                out.append(cfg)
-        return out
+        return sample_unseen(self.space, self.rng, n, self._proposed, self._known)
 
     def _transform(self, j: int, y):
         return np.log(y) if j in self._log_cols else y
