@@ -133,11 +133,10 @@ def resume(study: str | Path, *, budget: int | None = None, progress: Progress |
 
 
 def _run(st: Study, evaluator: Evaluator, strat, budget: int, n_jobs: int, progress: Progress | None) -> None:
-    exact = getattr(evaluator, "exact_fn", None)
-    names = [o.name for o in st.objectives]
-    exact_cols = [i for i, n in enumerate(names) if n in getattr(evaluator, "exact_metrics", ())]
+    exact_fn = getattr(evaluator, "exact_fn", None)  # tabular benchmarks know some metrics exactly
+    exact, exact_cols = exact_fn(st.objectives) if exact_fn else (None, ())
     optimize(
         st, evaluator, strat, budget, executor=get_executor(n_jobs), progress=progress,
         hv_fn=_hv_fn(evaluator, st),
-        exact=exact(st.objectives) if (exact and exact_cols) else None, exact_columns=exact_cols,
+        exact=exact, exact_columns=exact_cols,
     )

@@ -80,6 +80,22 @@ class TabularBenchmark(Evaluator, ABC):
     def _encoded(self) -> np.ndarray:
         return self.space.encode_many(self.table["config"])
 
+    def exact_fn(self, objectives: Sequence[Objective]):
+        """``(fn, columns)``: ``fn(X)`` gives the minimisation-form values of the objectives in
+        ``exact_metrics`` (cheap, exactly computable ones such as params) for encoded configs, so
+        predictor strategies compute them instead of predicting them; ``(None, ())`` if none."""
+        cols = tuple(j for j, o in enumerate(objectives) if o.name in self.exact_metrics)
+        if not cols:
+            return None, ()
+        sp = self.space
+        values = {j: self.table[objectives[j].name].to_dict() for j in cols}
+
+        def exact(X: np.ndarray) -> np.ndarray:
+            keys = [sp.hash(sp.decode(x)) for x in np.atleast_2d(X)]
+            return np.array([[objectives[j].sign * values[j].get(k, np.nan) for j in cols] for k in keys])
+
+        return exact, cols
+
     # -- hypervolume convention ---------------------------------------------------------
     def _scaled(self, F: np.ndarray, objectives: Sequence[Objective]) -> np.ndarray:
         """Minimisation-form F (as strategies see it) scaled to [0, 1] by the table's min/max."""

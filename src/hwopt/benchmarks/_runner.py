@@ -22,7 +22,7 @@ import pandas as pd
 
 from hwopt.benchmarks import get_benchmark
 from hwopt.benchmarks._base import TabularBenchmark
-from hwopt.evaluators import Objective, parse_objectives
+from hwopt.evaluators import parse_objectives
 from hwopt.strategies import Problem, get_strategy
 
 THRESHOLDS = (95, 98, 99)
@@ -47,22 +47,6 @@ def _benchmark(spec: str, data_dir: str | None) -> TabularBenchmark:
     return get_benchmark(spec, data_dir=data_dir) if data_dir else get_benchmark(spec)
 
 
-def _exact_fn(bench: TabularBenchmark, objectives: Sequence[Objective]):
-    """Exact objective columns for metrics the benchmark declares cheap (e.g. params)."""
-    cols = [j for j, o in enumerate(objectives) if o.name in bench.exact_metrics]
-    if not cols:
-        return None, ()
-    sp = bench.space
-    table = bench.table
-    values = {j: table[objectives[j].name].to_dict() for j in cols}
-
-    def exact(X: np.ndarray) -> np.ndarray:
-        keys = [sp.hash(sp.decode(x)) for x in np.atleast_2d(X)]
-        return np.array([[objectives[j].sign * values[j].get(k, np.nan) for j in cols] for k in keys])
-
-    return exact, tuple(cols)
-
-
 def run_one(benchmark: str, strategy: str, seed: int, budget: int, objectives: Sequence[str] = (),
             data_dir: str | None = None, options: dict[str, Any] | None = None, patience: int = 50,
             keep_states: bool = False) -> RunResult:
@@ -74,7 +58,7 @@ def run_one(benchmark: str, strategy: str, seed: int, budget: int, objectives: S
     G_all = np.column_stack([[c.violation(v) for v in bench.table[c.name].to_numpy(float)] for c in cons]) \
         if cons else np.zeros((len(F_all), 0))
     row_of = {h: i for i, h in enumerate(bench.table.index)}
-    exact, exact_cols = _exact_fn(bench, objs)
+    exact, exact_cols = bench.exact_fn(objs)
     problem = Problem(space=sp, n_obj=len(objs), n_constr=len(cons), objective_names=[o.name for o in objs],
                       exact=exact, exact_columns=exact_cols)
     strat = get_strategy(strategy, seed=seed, **(options or {}))

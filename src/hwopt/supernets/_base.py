@@ -161,3 +161,19 @@ class WeightSharingSpace(ModelSpace):
 
     def architecture(self, config: Config) -> Any:
         return self._nn().static_subnet(self.arch, self.space.validate(config))
+
+
+class ImageModelSpace(ModelSpace):
+    """A model family (no shared weights) on fixed-size RGB images, e.g. CIFAR-sized NB201 / FBNet."""
+
+    def __init__(self, space: SearchSpace, num_classes: int, resolution: int):
+        self._space = space
+        self.num_classes = num_classes
+        self.resolution = resolution
+
+    @property
+    def space(self) -> SearchSpace:
+        return self._space
+
+    def input_shape(self, config: Config, batch_size: int = 1) -> tuple[int, ...]:
+        return (batch_size, 3, self.resolution, self.resolution)

@@ -17,7 +17,7 @@ from typing import Any
 
 from hwopt.errors import SpaceError
 from hwopt.space import Categorical, Config, SearchSpace
-from hwopt.supernets._base import ModelSpace
+from hwopt.supernets._base import ImageModelSpace
 
 FBNET_OPS = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
 _STAGE_LAYERS = (1, 4, 4, 4, 4, 4, 1)
@@ -42,7 +42,7 @@ def _parse_op(op: str) -> tuple[int, int, int]:
     return int(parts[0][1:]), int(parts[1][1:]), (2 if len(parts) > 2 else 1)
 
 
-class FBNetSpace(ModelSpace):
+class FBNetSpace(ImageModelSpace):
     """FBNet space of HW-NAS-Bench; configs ``{"ops": [22 names]}``, ``k5_e6-skip-...`` or op indices."""
 
     name = "fbnet"
@@ -50,13 +50,8 @@ class FBNetSpace(ModelSpace):
     default_objectives = ("latency:min",)
 
     def __init__(self, num_classes: int = 100, resolution: int = 32):
-        self.num_classes = num_classes
-        self.resolution = resolution
-        self._space = SearchSpace([Categorical("ops", list(FBNET_OPS), length=22)], name="fbnet")
-
-    @property
-    def space(self) -> SearchSpace:
-        return self._space
+        super().__init__(SearchSpace([Categorical("ops", list(FBNET_OPS), length=22)], name="fbnet"),
+                         num_classes, resolution)
 
     def parse_config(self, obj: Any) -> Config:
         if isinstance(obj, str) and "-" in obj and not obj.strip().startswith(("{", "[")):
@@ -69,9 +64,6 @@ class FBNetSpace(ModelSpace):
             except (ValueError, IndexError):
                 raise SpaceError(f"FBNet op indices must be integers 0-{len(FBNET_OPS) - 1}: {obj!r}") from None
         return super().parse_config(obj)
-
-    def input_shape(self, config: Config, batch_size: int = 1) -> tuple[int, ...]:
-        return (batch_size, 3, self.resolution, self.resolution)
 
     def build(self, config: Config):
         return _build_model(list(config["ops"]), self.num_classes)

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from hwopt.space import Config, SearchSpace
-from hwopt.supernets._base import ModelSpace
+from hwopt.space import Config
+from hwopt.supernets._base import ImageModelSpace
 from hwopt.supernets._cells import NB201_EDGES, arch_to_config, nb201_space
 
 _CHANNELS = (16, 32, 64)
 _CELLS_PER_STAGE = 5
 
 
-class NB201Space(ModelSpace):
+class NB201Space(ImageModelSpace):
     """The 15,625 NAS-Bench-201 cells; configs are ``{"ops": [6 edge ops]}`` or arch strings."""
 
     name = "nb201"
@@ -28,21 +28,12 @@ class NB201Space(ModelSpace):
     default_objectives = ("latency:min",)
 
     def __init__(self, num_classes: int = 10, resolution: int = 32):
-        self.num_classes = num_classes
-        self.resolution = resolution
-        self._space = nb201_space()
-
-    @property
-    def space(self) -> SearchSpace:
-        return self._space
+        super().__init__(nb201_space(), num_classes, resolution)
 
     def parse_config(self, obj: Any) -> Config:
         if isinstance(obj, str) and obj.strip().startswith("|"):
             return arch_to_config(obj)
         return super().parse_config(obj)
-
-    def input_shape(self, config: Config, batch_size: int = 1) -> tuple[int, ...]:
-        return (batch_size, 3, self.resolution, self.resolution)
 
     def build(self, config: Config):
         return _build_model(list(config["ops"]), self.num_classes)
