@@ -24,6 +24,7 @@ from hwopt.benchmarks import get_benchmark
 from hwopt.benchmarks._base import TabularBenchmark
 from hwopt.evaluators import parse_objectives
 from hwopt.strategies import Problem, get_strategy
+from hwopt.study._optimize import update_front
 
 THRESHOLDS = (95, 98, 99)
 
@@ -90,16 +91,11 @@ def run_one(benchmark: str, strategy: str, seed: int, budget: int, objectives: S
                 g = G_all[r] if r is not None else np.full(len(cons), np.inf)
                 known[h] = (f, g)
                 th = time.perf_counter()
+                last = hv[-1] if hv else 0.0
                 if not np.isnan(f).any() and (g <= 0).all():
-                    dominated = (front <= f).all(axis=1).any() if len(front) else False
-                    if not dominated:
-                        keep = ~((f <= front).all(axis=1) & (f < front).any(axis=1)) if len(front) else np.ones(0, bool)
-                        front = np.vstack([front[keep], f])
+                    front, changed = update_front(front, f)
+                    if changed:
                         last = bench.hv_fraction(front, objs)
-                    else:
-                        last = hv[-1] if hv else 0.0
-                else:
-                    last = hv[-1] if hv else 0.0
                 hv.append(last)
                 hv_time += time.perf_counter() - th
             else:

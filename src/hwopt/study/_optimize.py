@@ -37,6 +37,14 @@ class Progress:
     def close(self) -> None: ...
 
 
+def update_front(front: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Add minimisation-form point ``f`` to a non-dominated set; returns (new set, whether it changed)."""
+    if len(front) and (front <= f).all(axis=1).any():
+        return front, False
+    keep = ~((f <= front).all(axis=1) & (f < front).any(axis=1)) if len(front) else np.ones(0, bool)
+    return np.vstack([front[keep], f]), True
+
+
 def history(study: Study) -> tuple[list[TrialRecord], list[Config], np.ndarray, np.ndarray]:
     """Finished trials (first of each hash), their configs, and F / G in strategy form."""
     seen: dict[str, TrialRecord] = {}
@@ -77,7 +85,11 @@ def optimize(
     executor = executor or InlineExecutor()
     progress = progress or Progress()
     failed = sum(1 for t in records if not t.ok)
-    F_ok = [F_hist[i] for i, t in enumerate(records) if t.ok and not (G_hist[i] > 0).any()]
+    front = np.zeros((0, len(objectives)))  # feasible non-dominated points: all the hypervolume needs
+    for i, t in enumerate(records):
+        if t.ok and not (G_hist[i] > 0).any():
+            front, _ = update_front(front, F_hist[i])
+    hv = hv_fn(front) if hv_fn and len(front) else None
     progress.start(budget, len(known))
     #: proposals that break the space's constraints: told as failures, never evaluated or counted
     known_infeasible: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -114,7 +126,6 @@ def optimize(
                     new.append(i)
                     pending.add(h)
             stall = 0 if new else stall + 1
-            results: dict[str, tuple[np.ndarray, np.ndarray]] = {}
             for out in executor.run(evaluator, [batch[i] for i in new]):
                 i = new[out.index]
                 rec = study.add(
@@ -123,14 +134,15 @@ def optimize(
                     strategy=strategy_name, seed=strategy.seed,
                 )
                 f, g = to_matrices([rec.measurements if rec.ok else None], objectives, constraints)
-                results[hashes[i]] = known[hashes[i]] = (f[0], g[0])
+                known[hashes[i]] = (f[0], g[0])
                 evaluated += 1
                 if rec.ok:
                     if not (g[0] > 0).any():
-                        F_ok.append(f[0])
+                        front, changed = update_front(front, f[0])
+                        if changed and hv_fn:
+                            hv = hv_fn(front)
                 else:
                     failed += 1
-                hv = hv_fn(np.asarray(F_ok)) if hv_fn and F_ok else None
                 progress.update(len(known), failed, hv)
             told = [(c, known[h] if h in known else known_infeasible[h])
                     for c, h in zip(batch, hashes) if h in known or h in known_infeasible]
