@@ -70,3 +70,27 @@ def test_cli_errors_are_one_line(table, tmp_path, capsys):
                "--seeds", "1", "--budget", "5", "--out", str(tmp_path / "x")])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and err[0].startswith("error:") and "random" in err[0]
+
+
+def test_a_stalled_one_config_sampler_gets_as_many_proposals_as_a_population(table, monkeypatch):
+    import hwopt.benchmarks._runner as runner
+    from hwopt.strategies import Strategy
+
+    class Stuck(Strategy):
+        """Proposes one fixed config per ask, forever (like a sampler that has converged)."""
+
+        name = "stuck"
+        batch_size = 1
+
+        def ask(self, n):
+            self.asked = getattr(self, "asked", 0) + 1
+            return [{"ops": ["nor_conv_3x3"] * 6}]
+
+        def tell(self, configs, F, G):
+            pass
+
+    strategy = Stuck(seed=0)
+    monkeypatch.setattr(runner, "get_strategy", lambda *a, **k: strategy)
+    r = run_one(f"table:{table}", "stuck", 0, 100, ["acc:max", "latency_ms:min"], patience=50, patience_proposals=250)
+    assert r.stopped == "no new proposals" and len(r.hv) == 1
+    assert strategy.asked == 251  # 1 new config, then 250 re-proposals (not 50 asks)

@@ -138,3 +138,42 @@ def test_linas_rejects_unknown_options():
         get_strategy("linas", engine="fortran")
     with pytest.raises(ConfigError, match="predictor"):
         get_strategy("linas+", predictor="oracle")
+
+
+def test_expected_hvi_matches_monte_carlo_for_normal_and_lognormal_marginals():
+    from hwopt.strategies._hvi import expected_hvi_2d
+
+    rng = np.random.default_rng(0)
+    P, ref = np.array([[0.1, 0.8], [0.3, 0.5], [0.6, 0.2]]), np.array([1.1, 1.1])
+    M = np.array([[0.25, 0.45], [0.5, 0.5], [0.05, 0.9]])
+    S = np.array([[0.05, 0.1], [0.1, 0.02], [0.01, 0.3]])
+    lo, scale = np.array([0.0, 1.0]), np.array([1.0, 2.0])
+    M[:, 1] = np.log(lo[1] + scale[1] * M[:, 1])  # column 1 log-normal in measured units
+    got = expected_hvi_2d(M, S, {1}, lo, scale, P, ref)
+    for i in range(3):
+        z = rng.standard_normal((100_000, 2))
+        X = np.column_stack([M[i, 0] + S[i, 0] * z[:, 0], (np.exp(M[i, 1] + S[i, 1] * z[:, 1]) - lo[1]) / scale[1]])
+        mc = hv_improvement(X, P, ref).mean()
+        assert got[i] == pytest.approx(mc, rel=0.03, abs=2e-5)
+
+
+def test_linas_plus_local_batches_stay_next_to_the_measured_front():
+    s = get_strategy("linas+", seed=0, local_share=1.0)
+    s.setup(Problem(SPACE, 2, objective_names=["err", "cost"]))
+    cfgs = SPACE.sample(20, 4)
+    X = SPACE.encode_many(cfgs)
+    F = objectives(X)
+    s.tell(cfgs, F, np.zeros((20, 0)))
+    front = X[nondominated_ranks(F) == 0]
+    out = SPACE.encode_many(s.ask(5))
+    assert len(out) == 5
+    assert all(((front != x).sum(axis=1) <= 1).any() for x in out)
+
+
+def test_linas_plus_rejects_bad_selection_options():
+    from hwopt.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="acquisition"):
+        get_strategy("linas+", acquisition="greedy")
+    with pytest.raises(ConfigError, match="local_share"):
+        get_strategy("linas+", local_share=1.5)

@@ -5,8 +5,9 @@ Each run drives one strategy through the same ask → evaluate → tell semantic
 its stored result and never evaluated again — but in memory, because a table lookup costs
 microseconds and Optuna storage would dominate the timing. *Evaluations* are distinct configs.
 After each one the run records ``hv_fraction`` of the feasible configs found so far.
-A run stops at the budget, or when the strategy proposes nothing new for ``patience`` asks
-(its curve then stays flat up to the budget).
+A run stops at the budget, or when the strategy proposes nothing new for ``patience`` asks in a
+row that together held at least ``patience_proposals`` configs (so a one-config-per-ask sampler
+such as TPE gets as many proposals as a population-50 one); its curve then stays flat.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def _benchmark(spec: str, data_dir: str | None) -> TabularBenchmark:
 
 def run_one(benchmark: str, strategy: str, seed: int, budget: int, objectives: Sequence[str] = (),
             data_dir: str | None = None, options: dict[str, Any] | None = None, patience: int = 50,
+            patience_proposals: int = 250,
             keep_states: bool = False) -> RunResult:
     """Run ``strategy`` on ``benchmark`` for ``budget`` distinct evaluations."""
     bench = _benchmark(benchmark, data_dir)
@@ -69,7 +71,7 @@ def run_one(benchmark: str, strategy: str, seed: int, budget: int, objectives: S
     known: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     front = np.zeros((0, len(objs)))
     hv: list[float] = []
-    reproposed, idle, stopped, states = 0, 0, "budget", []
+    reproposed, idle, idle_proposals, stopped, states = 0, 0, 0, "budget", []
     infeasible: set[str] = set()
     hv_time = 0.0
     while len(known) < budget:
@@ -106,7 +108,8 @@ def run_one(benchmark: str, strategy: str, seed: int, budget: int, objectives: S
             if keep_states:
                 states.append(strat.state())
         idle = idle + 1 if len(known) == n_before else 0
-        if idle >= patience or (not cfgs and idle >= 3):
+        idle_proposals = idle_proposals + len(cfgs) if idle else 0
+        if (idle >= patience and idle_proposals >= patience_proposals) or (not cfgs and idle >= 3):
             stopped = "no new proposals"
             break
     wall = time.perf_counter() - t0 - hv_time

@@ -9,6 +9,13 @@ objective space, measure the most promising configs. What it changes, and why:
   (mean − ``beta`` · std), and a batch is built greedily with the *kriging believer*: each
   chosen candidate enters the front at its predicted mean, so the next pick goes elsewhere on
   the front (diversity) instead of next to the last one.
+* **Local search around the measured front.** ``local_share`` of each batch (all of it by
+  default) comes from candidates within ``local_radius`` changed dimensions of a measured
+  non-dominated config, as long as any of them promises an improvement. Real fronts are made of
+  clusters of near-identical configs whose measurements differ by noise, which no predictor can
+  rank; their neighbours are where the last percent of hypervolume is (docs/predictors.md has
+  the measurements behind this default). ``acquisition="ehvi"`` swaps the optimistic point for
+  the exact 2-D expected hypervolume improvement.
 * **No re-evaluation.** Known and already-proposed configs (by canonical hash) are never
   proposed; a small initial random design (``initial``) replaces LINAS's 50.
 * **Exact columns are computed.** Objectives in ``problem.exact_columns`` (MACs, params,
@@ -34,7 +41,7 @@ from hwopt.errors import ConfigError
 from hwopt.predictors import PREDICTORS, SpaceFeatures, coverage, cross_validate, kendall_tau, rmse, undercovered
 from hwopt.space import Config
 from hwopt.strategies._base import Problem, Strategy
-from hwopt.strategies._hvi import hv_improvement, nondominated
+from hwopt.strategies._hvi import expected_hvi_2d, hv_improvement, nondominated
 from hwopt.strategies._random import sample_unseen
 from hwopt.warnings import PredictorWarning
 
@@ -46,10 +53,11 @@ class LinasPlusStrategy(Strategy):
 
     name = "linas+"
 
-    def __init__(self, *, seed: int | None = None, initial: int = 10, batch: int = 10, batch_growth: float = 0.1,
+    def __init__(self, *, seed: int | None = None, initial: int = 10, batch: int = 10, batch_growth: float = 0.05,
                  predictor: str = "auto", beta: float = 0.5, enumerate_limit: int = 100_000,
                  algorithm: str = "nsga2", inner_population: int = 100, inner_generations: int = 30,
-                 hyper_refit_growth: float = 1.25, log_targets: bool = True):
+                 hyper_refit_growth: float = 1.25, log_targets: bool = True, acquisition: str = "optimistic",
+                 local_share: float = 1.0, local_radius: int = 1):
         super().__init__(seed=seed)
         if initial < 2 or batch < 1:
             raise ConfigError(f"linas+ needs initial >= 2 and batch >= 1, got initial={initial}, batch={batch}")
@@ -60,7 +68,13 @@ class LinasPlusStrategy(Strategy):
         self.initial, self.batch, self.batch_growth = initial, batch, batch_growth
         self.predictor, self.beta, self.enumerate_limit = predictor, beta, enumerate_limit
         self.algorithm, self.inner_population, self.inner_generations = algorithm, inner_population, inner_generations
-        self.hyper_refit_growth, self.log_targets = hyper_refit_growth, log_targets
+        if acquisition not in ("ehvi", "optimistic"):
+            raise ConfigError(f"linas+ acquisition must be 'ehvi' or 'optimistic', got {acquisition!r}")
+        self.hyper_refit_growth, self.log_targets, self.acquisition = hyper_refit_growth, log_targets, acquisition
+        if not 0.0 <= local_share <= 1.0 or local_radius < 1:
+            raise ConfigError(f"linas+ needs 0 <= local_share <= 1 and local_radius >= 1; "
+                              f"got local_share={local_share}, local_radius={local_radius}")
+        self.local_share, self.local_radius = local_share, local_radius
 
     # ------------------------------------------------------------------ set-up
     def setup(self, problem: Problem) -> None:
@@ -168,7 +182,7 @@ class LinasPlusStrategy(Strategy):
         names = ["gp", "ridge"] if self.predictor == "auto" else [self.predictor]
         best = None
         for name in names:
-            params = {}
+            params: dict[str, Any] = {}
             if name == "gp" and j in self._theta and len(y) < self.hyper_refit_growth * self._theta_n[j]:
                 params["theta"] = self._theta[j]
             model = PREDICTORS.create(name, **params).fit(Z, y)
@@ -242,6 +256,16 @@ class LinasPlusStrategy(Strategy):
             V[:, j] = np.exp(V[:, j])
         return V
 
+    def _near(self, Xc: np.ndarray, centres: np.ndarray) -> np.ndarray:
+        """Candidates within ``local_radius`` changed dimensions of a centre (canonical forms, so
+        inactive dimensions never count)."""
+        sp = self.space
+        C = sp.canonical_matrix(Xc) if sp.is_conditional else Xc
+        near = np.zeros(len(Xc), dtype=bool)
+        for x in (sp.canonical_matrix(centres) if sp.is_conditional else centres):
+            near |= (C != x).sum(axis=1) <= self.local_radius
+        return near
+
     def _inner_search(self, models) -> np.ndarray:
         from pymoo.core.problem import Problem as PymooProblem
         from pymoo.optimize import minimize
@@ -307,10 +331,19 @@ class LinasPlusStrategy(Strategy):
         alive = np.ones(len(Xc), dtype=bool)
         chosen: list[Config] = []
         hvi_first = None
+        use_ehvi = self.acquisition == "ehvi" and F.shape[1] == 2
+        Xgood = np.asarray(self._X)[good] if good.any() else np.asarray(self._X)
+        near = self._near(Xc, Xgood[_front_index(Y)])
+        n_local = int(round(self.local_share * n))
         while len(chosen) < n and alive.any():
-            hvi = hv_improvement(On[alive], np.asarray(front), ref, self.rng)
+            if use_ehvi:
+                hvi = expected_hvi_2d(M[alive], S[alive], self._log_cols, lo, scale, np.asarray(front), ref)
+            else:
+                hvi = hv_improvement(On[alive], np.asarray(front), ref, self.rng)
             hvi[~feas[alive]] *= 1e-6
             cand = np.flatnonzero(alive)
+            if len(chosen) < n_local and (near & alive).any():
+                hvi = np.where(near[alive], hvi, -1.0)
             if hvi.max() > 0:
                 i = cand[int(np.argmax(hvi))]
             else:  # nothing promises improvement: closest to the front (smallest domination margin)
