@@ -322,7 +322,8 @@ class LinasPlusStrategy(Strategy):
         F = np.asarray(self._F)
         G = np.asarray(self._G).reshape(len(F), -1)
         good = ~np.isnan(F).any(axis=1) & (np.nan_to_num(G, nan=np.inf) <= 0).all(axis=1)
-        Y = F[good] if good.any() else F[~np.isnan(F).any(axis=1)]
+        rows = good if good.any() else ~np.isnan(F).any(axis=1)
+        Y = F[rows]
         lo, hi = Y.min(axis=0), Y.max(axis=0)
         scale = np.where(hi > lo, hi - lo, 1.0)
         On, Mn = (opt - lo) / scale, (mean - lo) / scale
@@ -332,8 +333,7 @@ class LinasPlusStrategy(Strategy):
         chosen: list[Config] = []
         hvi_first = None
         use_ehvi = self.acquisition == "ehvi" and F.shape[1] == 2
-        Xgood = np.asarray(self._X)[good] if good.any() else np.asarray(self._X)
-        near = self._near(Xc, Xgood[_front_index(Y)])
+        near = self._near(Xc, np.asarray(self._X)[rows][_front_index(Y)])
         n_local = int(round(self.local_share * n))
         while len(chosen) < n and alive.any():
             if use_ehvi:
