@@ -51,13 +51,16 @@ def hv_improvement(C: np.ndarray, P: np.ndarray, ref: np.ndarray, rng: np.random
     return out
 
 
-def _hvi_2d(C: np.ndarray, P: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    r1, r2 = ref
+def _stripes(P: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The 2-D front's non-dominated region as vertical stripes: x-start, x-end, height."""
     order = np.argsort(P[:, 0])
     a, b = P[order, 0], P[order, 1]
-    starts = np.concatenate([[-np.inf], a])
-    ends = np.concatenate([a, [r1]])
-    heights = np.concatenate([[r2], b])
+    return (np.concatenate([[-np.inf], a]), np.concatenate([a, [ref[0]]]), np.concatenate([[ref[1]], b]))
+
+
+def _hvi_2d(C: np.ndarray, P: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    r1, r2 = ref
+    starts, ends, heights = _stripes(P, ref)
     x, y = C[:, :1], C[:, 1:2]
     length = np.clip(np.minimum(ends, r1)[None, :] - np.maximum(starts[None, :], x), 0, None)
     return (length * np.clip(np.minimum(heights, r2)[None, :] - y, 0, None)).sum(axis=1)
@@ -90,12 +93,7 @@ def expected_hvi_2d(M: np.ndarray, S: np.ndarray, log_cols: set[int], lo: np.nda
     from scipy.special import ndtr
 
     P = np.asarray(P, float).reshape(-1, 2)
-    P = nondominated(P[(P < ref).all(axis=1)])
-    order = np.argsort(P[:, 0])
-    a, b = P[order, 0], P[order, 1]
-    starts = np.concatenate([[-np.inf], a])
-    ends = np.concatenate([a, [ref[0]]])
-    heights = np.concatenate([[ref[1]], b])
+    starts, ends, heights = _stripes(nondominated(P[(P < ref).all(axis=1)]), ref)
 
     def put(j: int, t: np.ndarray) -> np.ndarray:
         """E[(t − scaled X_j)⁺] for every candidate (rows) and threshold t (columns)."""

@@ -333,7 +333,8 @@ class LinasPlusStrategy(Strategy):
         chosen: list[Config] = []
         hvi_first = None
         use_ehvi = self.acquisition == "ehvi" and F.shape[1] == 2
-        near = self._near(Xc, np.asarray(self._X)[rows][_front_index(Y)])
+        near = (self._near(Xc, np.asarray(self._X)[rows][_front_index(Y)]) if self.local_share > 0
+                else np.zeros(len(Xc), dtype=bool))
         n_local = int(round(self.local_share * n))
         while len(chosen) < n and alive.any():
             if use_ehvi:

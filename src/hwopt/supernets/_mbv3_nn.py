@@ -15,6 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from hwopt.space import Config
+from hwopt.supernets._extract import load_static
 from hwopt.supernets._mbv3 import MBV3Arch
 
 
@@ -307,11 +308,7 @@ def subnet_tensors(supernet, config: Config) -> dict[str, Any]:
 
 def extract_subnet(supernet, config: Config):
     """A standalone static sub-network with weights copied from the super-network."""
-    net = static_subnet(supernet.arch, config)
-    with torch.no_grad():
-        sd = {k: v.detach().clone() for k, v in subnet_tensors(supernet, config).items()}
-    net.load_state_dict(sd, strict=True)
-    return net.eval()
+    return load_static(static_subnet(supernet.arch, config), subnet_tensors(supernet, config))
 
 
 def sort_channels(supernet) -> None:

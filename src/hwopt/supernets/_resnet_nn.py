@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-import torch
 import torch.nn as nn
 
 from hwopt.space import Config
+from hwopt.supernets._extract import load_static
 from hwopt.supernets.ofa_resnet import ResNetArch, active_blocks
 
 
@@ -182,7 +182,4 @@ def subnet_tensors(net: OFAResNetSupernet, config: Config) -> dict[str, Any]:
 
 
 def extract_subnet(net: OFAResNetSupernet, config: Config) -> ResNet:
-    model = static_subnet(net.arch, config)
-    with torch.no_grad():
-        model.load_state_dict({k: v.detach().clone() for k, v in subnet_tensors(net, config).items()}, strict=True)
-    return model.eval()
+    return load_static(static_subnet(net.arch, config), subnet_tensors(net, config))

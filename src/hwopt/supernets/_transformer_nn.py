@@ -15,6 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from hwopt.space import Config
+from hwopt.supernets._extract import load_static
 from hwopt.supernets.transformer import TransformerArch
 
 
@@ -127,7 +128,4 @@ def subnet_tensors(net: ElasticEncoder, config: Config) -> dict[str, Any]:
 
 
 def extract_subnet(net: ElasticEncoder, config: Config) -> Encoder:
-    model = static_subnet(net.arch, config)
-    with torch.no_grad():
-        model.load_state_dict({k: v.detach().clone() for k, v in subnet_tensors(net, config).items()}, strict=True)
-    return model.eval()
+    return load_static(static_subnet(net.arch, config), subnet_tensors(net, config))
