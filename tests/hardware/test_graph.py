@@ -64,7 +64,7 @@ def test_pruning_drops_zero_branches_and_dead_ops():
     g = GraphBuilder((1, 4, 8, 8))
     a = g.conv(g.input, 4, 3)
     z = g.zero(a)
-    dead = g.conv(g.input, 4, 3)  # result never used  # noqa: F841
+    g.conv(g.input, 4, 3)  # a dead op: its result is never used
     out = g.add(a, z)
     graph = g.graph(out)
     p = graph.pruned()

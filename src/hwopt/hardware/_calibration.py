@@ -11,8 +11,12 @@ the calibrated inverse efficiency of that class relative to the prior, ``g`` the
 overhead and ``b0`` a fixed per-inference overhead. The first two families are non-negative and
 minimise *relative* squared error plus a ridge penalty pulling every ``a_c`` toward one shared
 scale (fitted first): with few measurements the classes share strength, with many they
-separate. The aggregate family has signed coefficients. Family, variant and penalty are chosen
-by leave-one-out (LOO) error.
+separate. The aggregate family has signed coefficients. Every fit is robust: three Huber IRLS
+steps (MAD scale, c = 1.345) down-weight measurements far off the model, because phones and
+single-board computers return a few latencies that no cost model explains (thermal or
+scheduling noise), and with 20 shots one such point can otherwise tilt every coefficient.
+Family, variant and penalty are chosen by leave-one-out (LOO) *absolute* log error, for the
+same reason.
 
 An optional residual predictor (``residual=True``; kernel ridge regression on the standardised
 log features, RBF kernel, hyper-parameters by LOO) joins the candidates with a 25% handicap.
@@ -23,7 +27,11 @@ Intervals are jackknife+ (Barber et al. 2021) on log latency: with the n leave-o
 ``f_-i`` and their residuals ``R_i = |log(y_i / f_-i(x_i))|``, the 80% interval at ``x`` runs
 from the ``floor(0.2 (n+1))``-th smallest of ``log f_-i(x) - R_i`` to the
 ``ceil(0.8 (n+1))``-th smallest of ``log f_-i(x) + R_i``. Point ``i``'s LOO model is that of
-the candidate a LOO selection on the other points picks (nested selection). Outside the
+the candidate a LOO selection on the other points picks (nested selection). Residuals are
+leverage-normalised: ``R_i`` is scaled by ``sqrt(1 - h_i)`` and, at ``x``, by ``sqrt(1 + h(x))``,
+with ``h`` the leverage under the point model's weighted least squares, because a left-out point
+of high leverage has an inflated LOO residual while a new point of high leverage (one far from
+the calibration set) has a larger error than a central one. Outside the
 calibrated range the interval's log-width grows by the factor ``1 + e``, where ``e`` is the
 share of the prediction that comes from feature amounts beyond the calibration set's range.
 """
@@ -45,26 +53,27 @@ NESTED_TOP = 12
 
 
 def _solve(X: np.ndarray, y: np.ndarray, lam: float, shared: np.ndarray | None = None,
-           a0: float | None = None) -> np.ndarray:
+           a0: float | None = None, weights: np.ndarray | None = None) -> np.ndarray:
     """Non-negative relative least squares; ``shared`` = indices of class columns tied by ridge.
 
     ``lam < 0`` means plain (signed) relative least squares, for the 4-parameter aggregate model.
     """
     from scipy.optimize import nnls
 
-    w = 1.0 / y
-    A = X * w[:, None]
+    sw = np.ones_like(y) if weights is None else np.sqrt(weights)
+    A = X * (sw / y)[:, None]
+    b = sw
     if lam < 0:
-        return np.linalg.lstsq(A, np.ones_like(y), rcond=None)[0]
+        return np.linalg.lstsq(A, b, rcond=None)[0]
     if shared is not None and len(shared) and not math.isinf(lam) and a0 is None:
-        a0 = _solve(X, y, math.inf, shared)[shared[0]]
-    b = np.ones_like(y)
+        a0 = _solve(X, y, math.inf, shared, weights=weights)[shared[0]]
     if shared is not None and len(shared) and math.isinf(lam):
         # one common scale for all class columns
         A2 = np.hstack([np.delete(A, shared, axis=1), A[:, shared].sum(1, keepdims=True)])
         sol = nnls(A2, b)[0]
         theta = np.zeros(X.shape[1])
-        rest = [j for j in range(X.shape[1]) if j not in set(shared)]
+        rest = np.ones(X.shape[1], dtype=bool)
+        rest[shared] = False
         theta[rest] = sol[:-1]
         theta[shared] = sol[-1]
         return theta
@@ -75,6 +84,43 @@ def _solve(X: np.ndarray, y: np.ndarray, lam: float, shared: np.ndarray | None =
         A = np.vstack([A, P])
         b = np.concatenate([b, math.sqrt(lam) * s * a0])
     return nnls(A, b)[0]
+
+
+ROBUST_ITERS = 3
+HUBER_C = 1.345
+
+
+def _robust_solve(X: np.ndarray, y: np.ndarray, lam: float, shared: np.ndarray | None) -> np.ndarray:
+    """``_solve`` with Huber weights on the relative residuals (IRLS, MAD scale)."""
+    th = _solve(X, y, lam, shared)
+    for _ in range(ROBUST_ITERS):
+        w = _huber_weights(X, y, th)
+        if w.min() >= 1.0:
+            break
+        th = _solve(X, y, lam, shared, weights=w)
+    return th
+
+
+def _huber_weights(X: np.ndarray, y: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """Huber IRLS weights of the relative residuals, scale from their MAD."""
+    e = X @ theta / y - 1.0
+    s = 1.4826 * _median(np.abs(e - _median(e)))
+    if s <= 1e-12:
+        return np.ones_like(e)
+    return np.minimum(1.0, HUBER_C * s / np.maximum(np.abs(e), 1e-12))
+
+
+def _loss(r: np.ndarray) -> float:
+    """Model-selection loss of LOO log residuals: absolute, so one outlying measurement cannot
+    decide the model (the ±10% share users care about is an L1-like criterion too)."""
+    return float(np.sum(np.abs(r)))
+
+
+def _median(a: np.ndarray) -> float:
+    """np.median without its overhead (called ~10^5 times per calibration)."""
+    s = np.sort(a)
+    n = len(s)
+    return 0.5 * float(s[(n - 1) // 2] + s[n // 2])
 
 
 @dataclass
@@ -100,6 +146,8 @@ class Calibration:
     #: jackknife+: the n leave-one-out models and their signed log residuals
     jackknife: list[dict[str, Any]] = field(default_factory=list)
     loo_residuals: list[float] = field(default_factory=list)
+    #: leverage: ``h(x) = a Q a^T`` with ``a = design(x) / prediction(x)`` (empty: not normalised)
+    leverage_q: list[list[float]] = field(default_factory=list)
 
     # -- prediction -------------------------------------------------------------------
     def _design(self, F: np.ndarray) -> np.ndarray:
@@ -125,7 +173,9 @@ class Calibration:
                 if m["krr"]:
                     f = f + _krr_predict(m["krr"], Xi)
                 F[:, i] = f
-            R = np.abs(np.asarray(self.loo_residuals))
+            R = np.abs(np.asarray(self.loo_residuals))[None, :]
+            if self.leverage_q:
+                R = R * np.sqrt(1.0 + self.leverage(X, pred))[:, None]
             n = F.shape[1]
             alpha = 1 - self.coverage
             k_lo = int(math.floor(alpha * (n + 1)))
@@ -136,6 +186,13 @@ class Calibration:
                 return pred, pred * np.exp(np.minimum(lo, 0) * widen), pred * np.exp(np.maximum(hi, 0) * widen)
         qlo, qhi = self.residual_quantiles
         return pred, pred * np.exp(qlo * widen), pred * np.exp(qhi * widen)
+
+    def leverage(self, X: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """Leverage of each row under the point model's relative least squares (0 if unknown)."""
+        if not self.leverage_q:
+            return np.zeros(len(X))
+        A = X / pred[:, None]
+        return np.maximum(np.einsum("ij,jk,ik->i", A, np.asarray(self.leverage_q), A), 0.0)
 
     def extrapolation(self, X: np.ndarray, pred: np.ndarray) -> np.ndarray:
         """Share of each prediction that comes from feature amounts outside the calibrated range.
@@ -207,7 +264,7 @@ class _Candidate:
     penalty: float = 1.0  # a residual model must beat the linear ones by this factor
 
     def fit(self, y: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, dict]:
-        th = _solve(self.X[idx], y[idx], self.lam, self.shared)
+        th = _robust_solve(self.X[idx], y[idx], self.lam, self.shared)
         if self.krr is None:
             return th, {}
         base = np.maximum(self.X[idx] @ th, 1e-9)
@@ -272,12 +329,12 @@ def fit_calibration(features: dict[str, np.ndarray], y_ms: np.ndarray, hardware:
     cands = _candidates(features, y, lambdas, residual)
     loo = [c.loo(y, everyone) for c in cands]
     if residual and n >= 8:
-        base = cands[int(np.argmin([np.sum(r ** 2) for r, _ in loo]))]
+        base = cands[int(np.argmin([_loss(r) for r, _ in loo]))]
         extra = [_Candidate(base.variant, base.columns, base.lam, base.X, base.shared, (g, rl), 1.25)
                  for g in (0.3, 1.0, 3.0) for rl in (0.3, 1.0, 3.0)]
         cands += extra
         loo += [c.loo(y, everyone) for c in extra]
-    total = np.array([np.sum(r ** 2) * c.penalty for c, (r, _) in zip(cands, loo)])
+    total = np.array([_loss(r) * c.penalty for c, (r, _) in zip(cands, loo)])
     best_k = int(np.argmin(total))
     best = cands[best_k]
     theta, krr = best.fit(y, everyone)
@@ -286,19 +343,60 @@ def fit_calibration(features: dict[str, np.ndarray], y_ms: np.ndarray, hardware:
     top = [int(k) for k in np.argsort(total)[:NESTED_TOP]]
     for i in range(n):
         rest = np.delete(everyone, i)
-        inner = [np.sum(cands[k].loo(y, rest)[0] ** 2) * cands[k].penalty for k in top]
+        inner = [_loss(cands[k].loo(y, rest)[0]) * cands[k].penalty for k in top]
         k = top[int(np.argmin(inner))]
         th, kr = loo[k][1][i]
         jk.append({"variant": cands[k].variant, "columns": cands[k].columns, "theta": th.tolist(), "krr": kr})
         r[i] = loo[k][0][i]
     qlo, qhi = _conformal(r, alpha)
     X = best.X
+    Q = np.zeros((0, 0))
+    if not krr:
+        w = _huber_weights(X, y, theta)
+        Q = _leverage_matrix(best, theta, y, w)
+        A = X * (np.sqrt(w) / y)[:, None]
+        h = np.einsum("ij,jk,ik->i", A, Q, A)
+        r = r * np.sqrt(np.clip(1.0 - h, 0.05, 1.0))
     return Calibration(
         hardware=hardware, variant=best.variant, theta=theta.tolist(), columns=best.columns,
         residual_quantiles=(qlo, qhi), coverage=1 - alpha, x_min=X.min(0).tolist(), x_max=X.max(0).tolist(),
         n=n, loo_mape=float(np.mean(np.abs(np.exp(-loo[best_k][0]) - 1))), lam=best.lam,
         y_range=(float(y.min()), float(y.max())), krr=krr, jackknife=jk, loo_residuals=r.tolist(),
+        leverage_q=Q.tolist(),
     )
+
+
+
+def _leverage_matrix(cand: "_Candidate", theta: np.ndarray, y: np.ndarray,
+                     weights: np.ndarray | None = None) -> np.ndarray:
+    """``Q`` with leverage ``h(x) = a Q a^T`` (``a`` = design row / latency) for the fitted model.
+
+    The fit is relative least squares, so rows are weighted by ``1 / y`` (times the square root of
+    their robust ``weights``; a new point has weight one). Only coefficients the
+    non-negative fit left free count (zeros sit on a constraint); a tied class scale counts once;
+    the ridge penalty enters as in the fit.
+    """
+    A = cand.X * ((np.ones_like(y) if weights is None else np.sqrt(weights)) / y)[:, None]
+    p = A.shape[1]
+    penalty = np.zeros((p, p))
+    if cand.lam < 0:
+        M = np.eye(p)
+    else:
+        active = [j for j in range(p) if theta[j] > 0]
+        shared = [j for j in cand.shared if j in active]
+        if math.isinf(cand.lam) and shared:
+            others = [j for j in active if j not in shared]
+            M = np.zeros((p, len(others) + 1))
+            M[others, np.arange(len(others))] = 1.0
+            M[shared, -1] = 1.0
+        else:
+            M = np.eye(p)[:, active]
+            if shared and cand.lam > 0:
+                s = A[:, shared].mean(0)
+                penalty[shared, shared] = cand.lam * s ** 2
+    B = A @ M
+    G = np.linalg.pinv(B.T @ B + M.T @ penalty @ M)
+    return M @ G @ M.T
 
 
 def _conformal(r: np.ndarray, alpha: float) -> tuple[float, float]:
