@@ -177,3 +177,33 @@ def test_linas_plus_rejects_bad_selection_options():
         get_strategy("linas+", acquisition="greedy")
     with pytest.raises(ConfigError, match="local_share"):
         get_strategy("linas+", local_share=1.5)
+    with pytest.raises(ConfigError, match="warp"):
+        get_strategy("linas+", warp="cube")
+
+
+def test_power_warp_inverts_and_stays_finite_far_out():
+    from hwopt.strategies._linas_plus import _power_warp
+
+    y = -np.random.default_rng(0).beta(5, 1.5, 200) * 80  # skewed, like negated accuracies
+    tf, lo, hi = _power_warp(y)
+    z = tf.transform(y[:, None])
+    np.testing.assert_allclose(tf.inverse_transform(z).ravel(), y, atol=1e-8)
+    assert lo < y.min() and hi > y.max()
+    s = get_strategy("linas+", seed=0, warp="power")
+    s._warps = {0: (tf, lo, hi)}
+    far = s._natural(np.array([[-50.0, 0.0], [50.0, 0.0]]), np.zeros((2, 2)), 0.0)[:, 0]
+    assert np.all(np.isfinite(far)) and lo <= far.min() and far.max() <= hi
+
+
+@pytest.mark.filterwarnings("ignore::hwopt.warnings.PredictorWarning")  # a noise-free toy: health may warn
+@pytest.mark.parametrize("warp", ["power", "auto"])
+def test_linas_plus_warped_targets_search_and_report_their_warp(warp):
+    s = get_strategy("linas+", seed=0, warp=warp)
+    seen, asked = drive(s, 60)
+    assert asked == len(seen) == 60
+    health = s.state()["health"]
+    assert all(h["warp"] in ("power", "log", "none") for h in health.values())
+    if warp == "power":
+        assert all(h["warp"] == "power" for h in health.values())
+    else:
+        assert all("cv_lpd" in h for h in health.values())

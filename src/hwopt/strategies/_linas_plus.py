@@ -27,6 +27,12 @@ objective space, measure the most promising configs. What it changes, and why:
   are compared with the measurements (tau, RMSE, share inside the 80% interval), alongside
   leave-one-out CV figures; ``state()`` returns them, and a PredictorWarning is raised when
   measurements fall outside the stated interval more often than chance allows.
+* **Target warping** (``warp``): ``"log"`` models wide-range positive objectives (latency) in
+  log space; ``"power"`` standardises every predicted objective and applies scikit-learn's
+  Yeo-Johnson transform, so a skewed objective (accuracy with a long tail of poor configs)
+  looks Gaussian to the GP and its top end is resolved; ``"auto"`` picks per objective and
+  round whichever has the higher leave-one-out log predictive density of the *measured* values
+  (Jacobian included, so the two spaces compare).
 * **Warm start** from any history (``warm_start``) simply seeds the training data.
 """
 
@@ -57,7 +63,7 @@ class LinasPlusStrategy(Strategy):
                  predictor: str = "auto", beta: float = 0.5, enumerate_limit: int = 100_000,
                  algorithm: str = "nsga2", inner_population: int = 100, inner_generations: int = 30,
                  hyper_refit_growth: float = 1.25, log_targets: bool = True, acquisition: str = "optimistic",
-                 local_share: float = 1.0, local_radius: int = 1):
+                 local_share: float = 1.0, local_radius: int = 1, warp: str = "log"):
         super().__init__(seed=seed)
         if initial < 2 or batch < 1:
             raise ConfigError(f"linas+ needs initial >= 2 and batch >= 1, got initial={initial}, batch={batch}")
@@ -75,6 +81,12 @@ class LinasPlusStrategy(Strategy):
             raise ConfigError(f"linas+ needs 0 <= local_share <= 1 and local_radius >= 1; "
                               f"got local_share={local_share}, local_radius={local_radius}")
         self.local_share, self.local_radius = local_share, local_radius
+        if warp not in ("log", "power", "auto"):
+            raise ConfigError(f"linas+ warp must be 'log', 'power' or 'auto', got {warp!r}")
+        if warp != "log" and acquisition == "ehvi":
+            raise ConfigError("linas+ acquisition='ehvi' needs warp='log' "
+                              "(its closed form knows normal and log-normal marginals only)")
+        self.warp = warp
 
     # ------------------------------------------------------------------ set-up
     def setup(self, problem: Problem) -> None:
@@ -150,6 +162,10 @@ class LinasPlusStrategy(Strategy):
         return sample_unseen(self.space, self.rng, n, self._proposed, self._known)
 
     def _transform(self, j: int, y):
+        tf = getattr(self, "_warps", {}).get(j, (None,))[0]
+        if tf is not None:
+            return tf.transform(np.reshape(y, (-1, 1)).astype(float)).ravel() if np.ndim(y) else \
+                float(tf.transform(np.array([[float(y)]]))[0, 0])
         return np.log(y) if j in self._log_cols else y
 
     @property
@@ -164,10 +180,24 @@ class LinasPlusStrategy(Strategy):
         Z = self._features.transform(X[ok])
         self._log_cols_ = {j for j in self._pred_cols
                            if self.log_targets and (F[ok, j] > 0).all() and F[ok, j].max() > 5 * F[ok, j].min()}
+        self._warps = {}
         models, health = [], {}
         for j in self._pred_cols:
-            y = self._transform(j, F[ok, j])
-            model, info = self._fit_one(j, Z, y)
+            options = [] if self.warp == "power" else [None]
+            if self.warp in ("power", "auto"):
+                options.append(_power_warp(F[ok, j]))
+            best = None
+            for w in options:
+                y = self._transform(j, F[ok, j]) if w is None else w[0].transform(F[ok, j:j + 1]).ravel()
+                model, info = self._fit_one(j, Z, y, warped=w is not None)
+                if len(options) > 1:
+                    info["cv_lpd"] = _loo_log_density(model, y, self._log_jacobian(j, F[ok, j], w))
+                if best is None or info.get("cv_lpd", 0.0) > best[1].get("cv_lpd", 0.0):
+                    best = (model, info, w)
+            model, info, w = best
+            if w is not None:
+                self._warps[j] = w
+            info["warp"] = "power" if w is not None else ("log" if j in self._log_cols else "none")
             models.append(model)
             health[self._obj_name(j)] = info
         G = np.asarray(self._G).reshape(len(X), -1)[ok]
@@ -178,16 +208,25 @@ class LinasPlusStrategy(Strategy):
         self._last["health"] = health
         return models, gmodels
 
-    def _fit_one(self, j: int, Z: np.ndarray, y: np.ndarray):
+    def _log_jacobian(self, j: int, y: np.ndarray, w) -> np.ndarray:
+        """log |d transformed / d measured| per row, so densities of different warps compare."""
+        if w is None:
+            return -np.log(y) if j in self._log_cols else np.zeros(len(y))
+        h = 1e-4 * (float(np.std(y)) or 1.0)
+        d = (w[0].transform((y + h)[:, None]) - w[0].transform((y - h)[:, None])).ravel() / (2 * h)
+        return np.log(np.maximum(np.abs(d), 1e-300))
+
+    def _fit_one(self, j: int, Z: np.ndarray, y: np.ndarray, warped: bool = False):
         names = ["gp", "ridge"] if self.predictor == "auto" else [self.predictor]
         best = None
         for name in names:
             params: dict[str, Any] = {}
-            if name == "gp" and j in self._theta and len(y) < self.hyper_refit_growth * self._theta_n[j]:
-                params["theta"] = self._theta[j]
+            key = (j, warped)
+            if name == "gp" and key in self._theta and len(y) < self.hyper_refit_growth * self._theta_n[key]:
+                params["theta"] = self._theta[key]
             model = PREDICTORS.create(name, **params).fit(Z, y)
             if name == "gp" and "theta" not in params:
-                self._theta[j], self._theta_n[j] = model.theta_, len(y)
+                self._theta[key], self._theta_n[key] = model.theta_, len(y)
             if hasattr(model, "loo_predictions"):
                 mu, sd = model.loo_predictions()
                 info = {"predictor": name, "cv_tau": kendall_tau(y, mu), "cv_rmse": rmse(y, mu),
@@ -198,7 +237,7 @@ class LinasPlusStrategy(Strategy):
             if best is None or (info["cv_tau"], -info["cv_rmse"]) > (best[1]["cv_tau"], -best[1]["cv_rmse"]):
                 best = (model, info)
         info = dict(best[1])
-        info["log_target"] = j in self._log_cols
+        info["log_target"] = j in self._log_cols and not warped
         info["std_scale"] = self._recalibration(j)
         hist = self._health.get(j, [])
         if len(hist) >= 2:
@@ -252,8 +291,15 @@ class LinasPlusStrategy(Strategy):
     def _natural(self, M: np.ndarray, S: np.ndarray, shift: float) -> np.ndarray:
         """Objective values at ``mean + shift·std`` per column, back in measured units."""
         V = M + shift * S
-        for j in self._log_cols:
+        for j in self._log_cols - set(getattr(self, "_warps", {})):
             V[:, j] = np.exp(V[:, j])
+        for j, (tf, lo, hi) in getattr(self, "_warps", {}).items():
+            with np.errstate(invalid="ignore", over="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # NaN where the inverse is undefined: handled
+                v = tf.inverse_transform(V[:, j:j + 1]).ravel()
+            # the power transform's inverse is undefined far out: such a value is past any bound
+            v = np.where(np.isnan(v), np.where(V[:, j] > 0, hi, lo), v)
+            V[:, j] = np.clip(v, lo, hi)
         return V
 
     def _near(self, Xc: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -388,6 +434,33 @@ class LinasPlusStrategy(Strategy):
         out = {"round": self._round, "n_told": len(self._X), "reproposed": 0}
         out.update(self._last)
         return _jsonable(out)
+
+
+def _loo_log_density(model, y: np.ndarray, log_jac: np.ndarray) -> float:
+    """Mean leave-one-out log predictive density of the measured values (Gaussian in the model's space)."""
+    if hasattr(model, "loo_predictions"):
+        mu, sd = model.loo_predictions()
+    else:
+        return -np.inf
+    sd = np.maximum(sd, 1e-12)
+    return float(np.mean(-0.5 * ((y - mu) / sd) ** 2 - np.log(sd) + log_jac))
+
+
+def _power_warp(y: np.ndarray):
+    """Standardise, then Yeo-Johnson (scikit-learn): makes a skewed objective look Gaussian to the GP.
+
+    Returns (transformer, lowest, highest) natural value an inverse may return: one observed
+    range beyond the data, so an optimistic prediction far out stays finite.
+    """
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import PowerTransformer, StandardScaler
+
+    y = np.asarray(y, dtype=float).reshape(-1, 1)
+    span = float(np.ptp(y)) or 1.0
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        tf = make_pipeline(StandardScaler(), PowerTransformer(method="yeo-johnson")).fit(y)
+    return tf, float(y.min()) - span, float(y.max()) + span
 
 
 def _front_index(F: np.ndarray) -> np.ndarray:
