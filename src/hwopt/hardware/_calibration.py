@@ -352,10 +352,7 @@ def fit_calibration(features: dict[str, np.ndarray], y_ms: np.ndarray, hardware:
     X = best.X
     Q = np.zeros((0, 0))
     if not krr:
-        w = _huber_weights(X, y, theta)
-        Q = _leverage_matrix(best, theta, y, w)
-        A = X * (np.sqrt(w) / y)[:, None]
-        h = np.einsum("ij,jk,ik->i", A, Q, A)
+        Q, h = _leverage(best, theta, y, _huber_weights(X, y, theta))
         r = r * np.sqrt(np.clip(1.0 - h, 0.05, 1.0))
     return Calibration(
         hardware=hardware, variant=best.variant, theta=theta.tolist(), columns=best.columns,
@@ -367,9 +364,10 @@ def fit_calibration(features: dict[str, np.ndarray], y_ms: np.ndarray, hardware:
 
 
 
-def _leverage_matrix(cand: "_Candidate", theta: np.ndarray, y: np.ndarray,
-                     weights: np.ndarray | None = None) -> np.ndarray:
-    """``Q`` with leverage ``h(x) = a Q a^T`` (``a`` = design row / latency) for the fitted model.
+def _leverage(cand: "_Candidate", theta: np.ndarray, y: np.ndarray,
+              weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``Q`` with leverage ``h(x) = a Q a^T`` (``a`` = design row / latency) for the fitted model,
+    and the leverages of the calibration rows themselves.
 
     The fit is relative least squares, so rows are weighted by ``1 / y`` (times the square root of
     their robust ``weights``; a new point has weight one). Only coefficients the
@@ -395,8 +393,8 @@ def _leverage_matrix(cand: "_Candidate", theta: np.ndarray, y: np.ndarray,
                 s = A[:, shared].mean(0)
                 penalty[shared, shared] = cand.lam * s ** 2
     B = A @ M
-    G = np.linalg.pinv(B.T @ B + M.T @ penalty @ M)
-    return M @ G @ M.T
+    Q = M @ np.linalg.pinv(B.T @ B + M.T @ penalty @ M) @ M.T
+    return Q, np.einsum("ij,jk,ik->i", A, Q, A)
 
 
 def _conformal(r: np.ndarray, alpha: float) -> tuple[float, float]:

@@ -109,6 +109,7 @@ class LinasPlusStrategy(Strategy):
         self._exact_cols = tuple(int(c) for c in problem.exact_columns) if problem.exact else ()
         self._pred_cols = [j for j in range(problem.n_obj) if j not in self._exact_cols]
         self._pool_X: np.ndarray | None = None
+        self._warps: dict[int, tuple[Any, float, float]] = {}  # objective -> (transformer, lowest, highest)
         if sp.size() <= self.enumerate_limit:
             grids = np.indices(tuple(int(u) + 1 for u in sp.xu)).reshape(sp.n_var, -1).T.astype(np.int64)
             if sp.is_conditional:
@@ -162,10 +163,9 @@ class LinasPlusStrategy(Strategy):
         return sample_unseen(self.space, self.rng, n, self._proposed, self._known)
 
     def _transform(self, j: int, y):
-        tf = getattr(self, "_warps", {}).get(j, (None,))[0]
-        if tf is not None:
-            return tf.transform(np.reshape(y, (-1, 1)).astype(float)).ravel() if np.ndim(y) else \
-                float(tf.transform(np.array([[float(y)]]))[0, 0])
+        if j in self._warps:
+            z = self._warps[j][0].transform(np.reshape(np.asarray(y, dtype=float), (-1, 1))).ravel()
+            return z if np.ndim(y) else float(z[0])
         return np.log(y) if j in self._log_cols else y
 
     @property
@@ -291,9 +291,9 @@ class LinasPlusStrategy(Strategy):
     def _natural(self, M: np.ndarray, S: np.ndarray, shift: float) -> np.ndarray:
         """Objective values at ``mean + shift·std`` per column, back in measured units."""
         V = M + shift * S
-        for j in self._log_cols - set(getattr(self, "_warps", {})):
+        for j in self._log_cols - set(self._warps):
             V[:, j] = np.exp(V[:, j])
-        for j, (tf, lo, hi) in getattr(self, "_warps", {}).items():
+        for j, (tf, lo, hi) in self._warps.items():
             with np.errstate(invalid="ignore", over="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # NaN where the inverse is undefined: handled
                 v = tf.inverse_transform(V[:, j:j + 1]).ravel()
