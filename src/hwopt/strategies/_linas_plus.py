@@ -293,13 +293,8 @@ class LinasPlusStrategy(Strategy):
         V = M + shift * S
         for j in self._log_cols - set(self._warps):
             V[:, j] = np.exp(V[:, j])
-        for j, (tf, lo, hi) in self._warps.items():
-            with np.errstate(invalid="ignore", over="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # NaN where the inverse is undefined: handled
-                v = tf.inverse_transform(V[:, j:j + 1]).ravel()
-            # the power transform's inverse is undefined far out: such a value is past any bound
-            v = np.where(np.isnan(v), np.where(V[:, j] > 0, hi, lo), v)
-            V[:, j] = np.clip(v, lo, hi)
+        for j, w in self._warps.items():
+            V[:, j] = _unwarp(w, V[:, j])
         return V
 
     def _near(self, Xc: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -434,6 +429,15 @@ class LinasPlusStrategy(Strategy):
         out = {"round": self._round, "n_told": len(self._X), "reproposed": 0}
         out.update(self._last)
         return _jsonable(out)
+
+
+def _unwarp(w, z: np.ndarray) -> np.ndarray:
+    """Measured units of warped values ``z``; past the inverse's domain, the nearer bound."""
+    tf, lo, hi = w
+    with np.errstate(invalid="ignore", over="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # NaN where the inverse is undefined: handled below
+        v = tf.inverse_transform(np.reshape(z, (-1, 1))).ravel()
+    return np.clip(np.where(np.isnan(v), np.where(z > 0, hi, lo), v), lo, hi)
 
 
 def _loo_log_density(model, y: np.ndarray, log_jac: np.ndarray) -> float:
