@@ -197,7 +197,6 @@ class LinasPlusStrategy(Strategy):
             model, info, w = best
             if w is not None:
                 self._warps[j] = w
-            info["warp"] = "power" if w is not None else ("log" if j in self._log_cols else "none")
             models.append(model)
             health[self._obj_name(j)] = info
         G = np.asarray(self._G).reshape(len(X), -1)[ok]
@@ -237,7 +236,7 @@ class LinasPlusStrategy(Strategy):
             if best is None or (info["cv_tau"], -info["cv_rmse"]) > (best[1]["cv_tau"], -best[1]["cv_rmse"]):
                 best = (model, info)
         info = dict(best[1])
-        info["log_target"] = j in self._log_cols and not warped
+        info["warp"] = "power" if warped else ("log" if j in self._log_cols else "none")
         info["std_scale"] = self._recalibration(j)
         hist = self._health.get(j, [])
         if len(hist) >= 2:
@@ -442,10 +441,9 @@ def _unwarp(w, z: np.ndarray) -> np.ndarray:
 
 def _loo_log_density(model, y: np.ndarray, log_jac: np.ndarray) -> float:
     """Mean leave-one-out log predictive density of the measured values (Gaussian in the model's space)."""
-    if hasattr(model, "loo_predictions"):
-        mu, sd = model.loo_predictions()
-    else:
+    if not hasattr(model, "loo_predictions"):
         return -np.inf
+    mu, sd = model.loo_predictions()
     sd = np.maximum(sd, 1e-12)
     return float(np.mean(-0.5 * ((y - mu) / sd) ** 2 - np.log(sd) + log_jac))
 
