@@ -170,6 +170,22 @@ def test_linas_plus_local_batches_stay_next_to_the_measured_front():
     assert all(((front != x).sum(axis=1) <= 1).any() for x in out)
 
 
+def test_linas_plus_neighbours_go_through_the_spaces_canonical_form():
+    # op order does not matter: the pool holds one representative per multiset, which can differ
+    # from a centre's encoding in two places although one change of the centre reaches it
+    sym = SearchSpace([Categorical("op", ["a", "b", "c", "d"], length=3)], name="sym",
+                      canonicalize=lambda c: {"op": sorted(c["op"])})
+    s = get_strategy("linas+", seed=0)
+    s.setup(Problem(sym, 2, objective_names=["err", "cost"]))
+    centre = sym.encode({"op": ["b", "b", "a"]})
+    X, hashes = s._neighbours(centre[None])
+    swaps = [["b", "b", x] for x in "bcd"] + [["a", "b", x] for x in "acd"]  # one element of {a, b, b} replaced
+    assert hashes == {sym.hash({"op": ops}) for ops in swaps}
+    assert len(X) == len(hashes)
+    rep = s._pool_X[s._pool_row[sym.hash({"op": ["a", "b", "c"]})]]
+    assert (rep != centre).sum() == 2  # the old Hamming-distance rule missed this neighbour
+
+
 def test_linas_plus_rejects_bad_selection_options():
     from hwopt.errors import ConfigError
 

@@ -11,7 +11,9 @@ objective space, measure the most promising configs. What it changes, and why:
   the front (diversity) instead of next to the last one.
 * **Local search around the measured front.** ``local_share`` of each batch (all of it by
   default) comes from candidates within ``local_radius`` changed dimensions of a measured
-  non-dominated config, as long as any of them promises an improvement. Real fronts are made of
+  non-dominated config (changes made to its encoding, then canonicalised, so a neighbour whose
+  stored representative looks different, e.g. an isomorphic graph, still counts), as long as
+  any of them promises an improvement. Real fronts are made of
   clusters of near-identical configs whose measurements differ by noise, which no predictor can
   rank; their neighbours are where the last percent of hypervolume is (docs/predictors.md has
   the measurements behind this default). ``acquisition="ehvi"`` swaps the optimistic point for
@@ -115,9 +117,11 @@ class LinasPlusStrategy(Strategy):
             if sp.is_conditional:
                 _, keep = np.unique(sp.canonical_matrix(grids), axis=0, return_index=True)
                 grids = grids[np.sort(keep)]
+            hashes = np.asarray([sp.hash(sp.decode(x)) for x in grids])
             if sp.canonicalize is not None:  # a custom hook (e.g. isomorphic graphs): one per hash
-                _, keep = np.unique([sp.hash(sp.decode(x)) for x in grids], return_index=True)
-                grids = grids[np.sort(keep)]
+                _, keep = np.unique(hashes, return_index=True)
+                grids, hashes = grids[np.sort(keep)], hashes[np.sort(keep)]
+            self._pool_row = {h: i for i, h in enumerate(hashes)}
             self._pool_X = grids
             self._pool_Z = self._features.transform(grids)
             self._pool_E = problem.exact(grids) if self._exact_cols else None
@@ -296,15 +300,40 @@ class LinasPlusStrategy(Strategy):
             V[:, j] = _unwarp(w, V[:, j])
         return V
 
-    def _near(self, Xc: np.ndarray, centres: np.ndarray) -> np.ndarray:
-        """Candidates within ``local_radius`` changed dimensions of a centre (canonical forms, so
-        inactive dimensions never count)."""
+    def _neighbours(self, centres: np.ndarray) -> tuple[np.ndarray, set[str]]:
+        """Configs reachable from a centre by changing at most ``local_radius`` dimensions.
+
+        Returns their encodings and canonical hashes (centres excluded). Neighbours are made by
+        mutating the encoding and then canonicalised, so for a space whose ``canonicalize`` hook
+        merges equivalent configs (isomorphic graphs) a neighbour is found even when its stored
+        representative differs from the centre in more dimensions; inactive dimensions of
+        conditional spaces give no new config.
+        """
         sp = self.space
-        C = sp.canonical_matrix(Xc) if sp.is_conditional else Xc
-        near = np.zeros(len(Xc), dtype=bool)
-        for x in (sp.canonical_matrix(centres) if sp.is_conditional else centres):
-            near |= (C != x).sum(axis=1) <= self.local_radius
-        return near
+        seen = {sp.hash(sp.decode(x)) for x in centres}
+        found: list[np.ndarray] = []
+        hashes: set[str] = set()
+        frontier = [np.asarray(x, dtype=np.int64) for x in centres]
+        for _ in range(self.local_radius):
+            step = []
+            for x in frontier:
+                for d in range(sp.n_var):
+                    for v in range(int(sp.xl[d]), int(sp.xu[d]) + 1):
+                        if v == x[d]:
+                            continue
+                        y = x.copy()
+                        y[d] = v
+                        cfg = sp.decode(y)
+                        if not sp.is_feasible(cfg):
+                            continue
+                        h = sp.hash(cfg)
+                        if h not in seen:
+                            seen.add(h)
+                            hashes.add(h)
+                            step.append(y)
+            found.extend(step)
+            frontier = step
+        return np.asarray(found, dtype=np.int64).reshape(-1, sp.n_var), hashes
 
     def _inner_search(self, models) -> np.ndarray:
         from pymoo.core.problem import Problem as PymooProblem
@@ -349,21 +378,25 @@ class LinasPlusStrategy(Strategy):
     def _select(self, n: int) -> list[Config]:
         sp = self.space
         models, gmodels = self._fit()
-        idx, Xc = self._candidates(models)
-        if idx is not None:
-            Xc, Zc = self._pool_X[idx], self._pool_Z[idx]
-            Ec = self._pool_E[idx] if self._pool_E is not None else None
-        else:
-            Zc = self._features.transform(Xc)
-            Ec = self.problem.exact(Xc) if self._exact_cols else None
-        M, S, feas = self._score(Zc, Ec, models, gmodels)
-        opt = self._natural(M, S, -self.beta)
-        mean = self._natural(M, S, 0.0)
         F = np.asarray(self._F)
         G = np.asarray(self._G).reshape(len(F), -1)
         good = ~np.isnan(F).any(axis=1) & (np.nan_to_num(G, nan=np.inf) <= 0).all(axis=1)
         rows = good if good.any() else ~np.isnan(F).any(axis=1)
         Y = F[rows]
+        centres = np.asarray(self._X)[rows][_front_index(Y)] if self.local_share > 0 else np.zeros((0, sp.n_var))
+        NX, nhash = self._neighbours(centres)
+        idx, Xc = self._candidates(models)
+        if idx is not None:
+            Xc, Zc = self._pool_X[idx], self._pool_Z[idx]
+            Ec = self._pool_E[idx] if self._pool_E is not None else None
+            near = np.isin(idx, [self._pool_row[h] for h in nhash if h in self._pool_row])
+        else:
+            Xc, near = _with_neighbours(sp, Xc, NX, nhash)
+            Zc = self._features.transform(Xc)
+            Ec = self.problem.exact(Xc) if self._exact_cols else None
+        M, S, feas = self._score(Zc, Ec, models, gmodels)
+        opt = self._natural(M, S, -self.beta)
+        mean = self._natural(M, S, 0.0)
         lo, hi = Y.min(axis=0), Y.max(axis=0)
         scale = np.where(hi > lo, hi - lo, 1.0)
         On, Mn = (opt - lo) / scale, (mean - lo) / scale
@@ -373,8 +406,6 @@ class LinasPlusStrategy(Strategy):
         chosen: list[Config] = []
         hvi_first = None
         use_ehvi = self.acquisition == "ehvi" and F.shape[1] == 2
-        near = (self._near(Xc, np.asarray(self._X)[rows][_front_index(Y)]) if self.local_share > 0
-                else np.zeros(len(Xc), dtype=bool))
         n_local = int(round(self.local_share * n))
         while len(chosen) < n and alive.any():
             if use_ehvi:
@@ -463,6 +494,16 @@ def _power_warp(y: np.ndarray):
         warnings.simplefilter("ignore", RuntimeWarning)
         tf = make_pipeline(StandardScaler(), PowerTransformer(method="yeo-johnson")).fit(y)
     return tf, float(y.min()) - span, float(y.max()) + span
+
+
+def _with_neighbours(sp, Xc: np.ndarray, NX: np.ndarray, nhash: set[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Inner-search candidates plus the front's neighbours, one row per canonical config, and
+    which rows are neighbours."""
+    X = np.vstack([Xc, NX]) if len(NX) else Xc
+    hashes = [sp.hash(sp.decode(x)) for x in X]
+    _, keep = np.unique(hashes, return_index=True)
+    keep = np.sort(keep)
+    return X[keep], np.asarray([hashes[i] in nhash for i in keep], dtype=bool)
 
 
 def _front_index(F: np.ndarray) -> np.ndarray:
