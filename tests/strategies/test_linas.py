@@ -186,6 +186,18 @@ def test_linas_plus_neighbours_go_through_the_spaces_canonical_form():
     assert (rep != centre).sum() == 2  # the old Hamming-distance rule missed this neighbour
 
 
+def test_linas_plus_neighbours_step_ordinal_dimensions_by_one_level():
+    s = get_strategy("linas+", seed=0)
+    s.setup(Problem(SPACE, 2, objective_names=["err", "cost"]))
+    centre = SPACE.encode({"op": ["a", "b", "c", "d"], "w": 2})
+    X, hashes = s._neighbours(centre[None])
+    changed = X != centre
+    assert (changed.sum(axis=1) == 1).all()
+    w_moves = X[changed[:, 4], 4]
+    assert sorted(w_moves - centre[4]) == [-1, 1]  # w = 1 and 3, never 4
+    assert len(X) == 4 * 3 + 2 == len(hashes)
+
+
 def test_linas_plus_rejects_bad_selection_options():
     from hwopt.errors import ConfigError
 

@@ -303,6 +303,8 @@ class LinasPlusStrategy(Strategy):
     def _neighbours(self, centres: np.ndarray) -> tuple[np.ndarray, set[str]]:
         """Configs reachable from a centre by changing at most ``local_radius`` dimensions.
 
+        A change is any other level of an unordered dimension, or the next level up or down of
+        an ordinal one (so a wide integer range does not flood the neighbourhood).
         Returns their encodings and canonical hashes (centres excluded). Neighbours are made by
         mutating the encoding and then canonicalised, so for a space whose ``canonicalize`` hook
         merges equivalent configs (isomorphic graphs) a neighbour is found even when its stored
@@ -318,8 +320,10 @@ class LinasPlusStrategy(Strategy):
             step = []
             for x in frontier:
                 for d in range(sp.n_var):
-                    for v in range(int(sp.xl[d]), int(sp.xu[d]) + 1):
-                        if v == x[d]:
+                    values = ((x[d] - 1, x[d] + 1) if sp.ordinal[d]
+                              else range(int(sp.xl[d]), int(sp.xu[d]) + 1))
+                    for v in values:
+                        if v == x[d] or not sp.xl[d] <= v <= sp.xu[d]:
                             continue
                         y = x.copy()
                         y[d] = v
