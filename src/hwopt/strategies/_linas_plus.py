@@ -300,12 +300,12 @@ class LinasPlusStrategy(Strategy):
             V[:, j] = _unwarp(w, V[:, j])
         return V
 
-    def _neighbours(self, centres: np.ndarray) -> tuple[np.ndarray, set[str]]:
+    def _neighbours(self, centres: np.ndarray) -> tuple[np.ndarray, list[str]]:
         """Configs reachable from a centre by changing at most ``local_radius`` dimensions.
 
         A change is any other level of an unordered dimension, or the next level up or down of
         an ordinal one (so a wide integer range does not flood the neighbourhood).
-        Returns their encodings and canonical hashes (centres excluded). Neighbours are made by
+        Returns their encodings and canonical hashes, row by row (centres excluded). Neighbours are made by
         mutating the encoding and then canonicalised, so for a space whose ``canonicalize`` hook
         merges equivalent configs (isomorphic graphs) a neighbour is found even when its stored
         representative differs from the centre in more dimensions; inactive dimensions of
@@ -314,7 +314,7 @@ class LinasPlusStrategy(Strategy):
         sp = self.space
         seen = {sp.hash(sp.decode(x)) for x in centres}
         found: list[np.ndarray] = []
-        hashes: set[str] = set()
+        hashes: list[str] = []
         frontier = [np.asarray(x, dtype=np.int64) for x in centres]
         for _ in range(self.local_radius):
             step = []
@@ -333,7 +333,7 @@ class LinasPlusStrategy(Strategy):
                         h = sp.hash(cfg)
                         if h not in seen:
                             seen.add(h)
-                            hashes.add(h)
+                            hashes.append(h)
                             step.append(y)
             found.extend(step)
             frontier = step
@@ -500,14 +500,17 @@ def _power_warp(y: np.ndarray):
     return tf, float(y.min()) - span, float(y.max()) + span
 
 
-def _with_neighbours(sp, Xc: np.ndarray, NX: np.ndarray, nhash: set[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Inner-search candidates plus the front's neighbours, one row per canonical config, and
-    which rows are neighbours."""
-    X = np.vstack([Xc, NX]) if len(NX) else Xc
-    hashes = [sp.hash(sp.decode(x)) for x in X]
-    _, keep = np.unique(hashes, return_index=True)
-    keep = np.sort(keep)
-    return X[keep], np.asarray([hashes[i] in nhash for i in keep], dtype=bool)
+def _with_neighbours(sp, Xc: np.ndarray, NX: np.ndarray, nhash: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Inner-search candidates plus the front's neighbours (``NX``, hashes ``nhash``), one row per
+    canonical config, and which rows are neighbours."""
+    near_set = set(nhash)
+    rows: dict[str, np.ndarray] = {}
+    for x in Xc:
+        rows.setdefault(sp.hash(sp.decode(x)), x)
+    for h, x in zip(nhash, NX):
+        rows.setdefault(h, x)
+    X = np.asarray(list(rows.values()), dtype=np.int64).reshape(-1, sp.n_var)
+    return X, np.asarray([h in near_set for h in rows], dtype=bool)
 
 
 def _front_index(F: np.ndarray) -> np.ndarray:
