@@ -170,6 +170,20 @@ def test_linas_plus_local_batches_stay_next_to_the_measured_front():
     assert all(((front != x).sum(axis=1) <= 1).any() for x in out)
 
 
+def test_linas_plus_exploration_picks_prefer_what_the_predictor_knows_least():
+    cfgs = SPACE.sample(20, 4)
+    X = SPACE.encode_many(cfgs)
+    F = objectives(X)
+    sd = {}
+    for explore_beta in (0.5, 3.0):
+        s = get_strategy("linas+", seed=0, local_share=0.0, explore_beta=explore_beta)
+        s.setup(Problem(SPACE, 2, objective_names=["err", "cost"]))
+        s.tell(cfgs, F, np.zeros((20, 0)))
+        picks = s.ask(5)
+        sd[explore_beta] = np.mean([s._pred[SPACE.hash(c)][1].sum() for c in picks])
+    assert sd[3.0] > 1.2 * sd[0.5]  # a bolder optimistic point goes where the predictor is unsure
+
+
 def test_linas_plus_neighbours_go_through_the_spaces_canonical_form():
     # op order does not matter: the pool holds one representative per multiset, which can differ
     # from a centre's encoding in two places although one change of the centre reaches it
@@ -205,6 +219,8 @@ def test_linas_plus_rejects_bad_selection_options():
         get_strategy("linas+", acquisition="greedy")
     with pytest.raises(ConfigError, match="local_share"):
         get_strategy("linas+", local_share=1.5)
+    with pytest.raises(ConfigError, match="explore_beta"):
+        get_strategy("linas+", explore_beta=-1)
     with pytest.raises(ConfigError, match="warp"):
         get_strategy("linas+", warp="cube")
 
