@@ -22,7 +22,8 @@ objective space, measure the most promising configs. What it changes, and why:
   optimistic point (mean − ``explore_beta`` · std). Measurements gathered next to the front
   teach the predictor little about distant regions: in runs that stalled, it rated the most
   accurate cells as average (41–46 % against a measured 61 %, std ≈ 10), so at ``beta`` they
-  never promised an improvement and the search stayed on a local front.
+  never promised an improvement and the search stayed on a local front. (With
+  ``acquisition="ehvi"`` every pick uses the expected improvement instead.)
 * **No re-evaluation.** Known and already-proposed configs (by canonical hash) are never
   proposed; a small initial random design (``initial``) replaces LINAS's 50.
 * **Exact columns are computed.** Objectives in ``problem.exact_columns`` (MACs, params,
@@ -413,7 +414,7 @@ class LinasPlusStrategy(Strategy):
         lo, hi = Y.min(axis=0), Y.max(axis=0)
         scale = np.where(hi > lo, hi - lo, 1.0)
         On, Mn = (opt - lo) / scale, (mean - lo) / scale
-        Oe = On if self.explore_beta == self.beta else (self._natural(M, S, -self.explore_beta) - lo) / scale
+        Oe = (self._natural(M, S, -self.explore_beta) - lo) / scale
         front = list(nondominated((Y - lo) / scale))
         ref = np.full(F.shape[1], 1.1)
         alive = np.ones(len(Xc), dtype=bool)
