@@ -135,8 +135,9 @@ def resume(study: str | Path, *, budget: int | None = None, progress: Progress |
 def _run(st: Study, evaluator: Evaluator, strat, budget: int, n_jobs: int, progress: Progress | None) -> None:
     exact_fn = getattr(evaluator, "exact_fn", None)  # tabular benchmarks know some metrics exactly
     exact, exact_cols = exact_fn(st.objectives) if exact_fn else (None, ())
+    feature_fn = getattr(evaluator, "feature_fn", None)
     optimize(
         st, evaluator, strat, budget, executor=get_executor(n_jobs), progress=progress,
         hv_fn=_hv_fn(evaluator, st),
-        exact=exact, exact_columns=exact_cols,
+        exact=exact, exact_columns=exact_cols, features=feature_fn() if feature_fn else None,
     )

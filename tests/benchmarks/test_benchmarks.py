@@ -57,6 +57,34 @@ def test_nb201_device_table(data_dir):
     assert b.hv_fraction(b.true_F(OBJ), OBJ) == pytest.approx(1.0)
 
 
+def test_nb201_descriptors_come_from_each_cells_operator_graph(data_dir):
+    b = get_benchmark("nb201:raspi4", data_dir=data_dir)
+    fn = b.feature_fn()
+    D = fn(b.encoded())
+    assert D.shape == (15625, 7) and np.isfinite(D).all()
+    assert np.allclose(D.mean(axis=0), 0, atol=1e-9) and np.allclose(D.std(axis=0), 1)
+    enc = b.space.encode
+    convs = enc({"ops": ["nor_conv_3x3"] * 6})
+    skips = enc({"ops": ["skip_connect"] * 6})
+    cut = enc({"ops": ["nor_conv_3x3", "nor_conv_3x3", "nor_conv_3x3", "none", "none", "none"]})  # output sees no input
+    d = fn(np.stack([convs, skips, cut]))
+    assert d[0, 0] > d[1, 0]  # more FLOPs with convolutions on every edge (eager graph)
+    assert d[2, 3] < d[0, 3] and d[2, 3] < d[1, 3]  # the pruned graph of a cut cell drops its convolutions
+    # they make latency learnable from few cells: GP on 150 random cells, log-latency error on the rest
+    from hwopt.predictors import PREDICTORS, SpaceFeatures
+
+    X = b.encoded()
+    y = np.log(b.table["latency"].to_numpy(float))
+    Z = SpaceFeatures(b.space).transform(X)
+    tr = np.random.default_rng(0).choice(len(X), 150, replace=False)
+    te = np.setdiff1d(np.arange(len(X)), tr)
+    err = {}
+    for name, M in (("encoding", Z), ("with descriptors", np.hstack([Z, D]))):
+        mu = PREDICTORS.create("gp").fit(M[tr], y[tr]).predict(M[te])
+        err[name] = float(np.sqrt(np.mean((mu - y[te]) ** 2)))
+    assert err["with descriptors"] < 0.8 * err["encoding"]
+
+
 @pytest.mark.parametrize("spec, match", [
     ("nb201:nosuchdevice", "unknown nb201 device"),
     ("nb201:titan_x", "several batch sizes"),

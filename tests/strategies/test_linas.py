@@ -102,6 +102,25 @@ def test_linas_plus_uses_exact_columns_and_the_ga_for_big_spaces():
     assert set(s.state()["health"]) == {"err"}  # cost is computed, not predicted
 
 
+@pytest.mark.filterwarnings("ignore::hwopt.warnings.PredictorWarning")  # a noise-free toy: health may warn
+def test_linas_plus_feeds_the_problems_descriptors_to_its_predictors():
+    rows = []
+
+    def descriptors(X):  # a cheap exact count (as log FLOPs of a model's graph)
+        X = np.asarray(X)
+        rows.append(len(X))
+        return np.column_stack([X[:, :4].sum(axis=1) + X[:, 4]]).astype(float)
+
+    problem = Problem(SPACE, 2, objective_names=["err", "cost"], features=descriptors)
+    for use in (True, False):
+        rows.clear()
+        s = get_strategy("linas+", seed=0, descriptors=use)
+        seen, _ = drive(s, 30, problem)
+        assert len(seen) == 30
+        assert s._features.transform(SPACE.xl[None]).shape[1] == 17 + use  # one-hot + ordinal (+ descriptor)
+        assert bool(rows) == use
+
+
 def test_linas_plus_warns_when_measurements_leave_the_stated_interval():
     s = get_strategy("linas+", seed=0)
     s.setup(Problem(SPACE, 2, objective_names=["err", "cost"]))
@@ -223,6 +242,8 @@ def test_linas_plus_rejects_bad_selection_options():
         get_strategy("linas+", explore_beta=-1)
     with pytest.raises(ConfigError, match="warp"):
         get_strategy("linas+", warp="cube")
+    with pytest.raises(ConfigError, match="descriptors"):
+        get_strategy("linas+", descriptors="no")
 
 
 def test_power_warp_inverts_and_stays_finite_far_out():

@@ -96,6 +96,40 @@ class TabularBenchmark(Evaluator, ABC):
 
         return exact, cols
 
+    def _descriptors(self) -> np.ndarray | None:
+        """Cheap exact descriptors of every table row (row order = ``table``), or None.
+
+        Subclasses return what a user could compute for their own space without evaluating
+        anything: counts from the model's operator graph, parameter counts.
+        """
+        return None
+
+    def feature_fn(self):
+        """``fn(X)`` → the standardised descriptors of encoded configs, for predictor features;
+        None if the benchmark has none. Equivalent encodings (canonical hash) share a row; a
+        config outside the table gets the mean row (zeros)."""
+        D = self._descriptors()
+        if D is None:
+            return None
+        D = np.asarray(D, dtype=float).reshape(len(self.table), -1)
+        sd = D.std(axis=0)
+        D = (D - D.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+        sp = self.space
+        by_code = {x.tobytes(): i for i, x in enumerate(np.asarray(self.encoded(), dtype=np.int64))}
+        by_hash = {h: i for i, h in enumerate(self.table.index)}
+        zero = np.zeros(D.shape[1])
+
+        def features(X: np.ndarray) -> np.ndarray:
+            rows = []
+            for x in np.atleast_2d(np.asarray(X, dtype=np.int64)):
+                i = by_code.get(x.tobytes())
+                if i is None:
+                    i = by_hash.get(sp.hash(sp.decode(x)))
+                rows.append(zero if i is None else D[i])
+            return np.asarray(rows).reshape(-1, D.shape[1])
+
+        return features
+
     # -- hypervolume convention ---------------------------------------------------------
     def _scaled(self, F: np.ndarray, objectives: Sequence[Objective]) -> np.ndarray:
         """Minimisation-form F (as strategies see it) scaled to [0, 1] by the table's min/max."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from hwopt.benchmarks._base import TabularBenchmark
@@ -45,6 +46,14 @@ class NB201Benchmark(TabularBenchmark):
 
     def context(self) -> dict:
         return {**super().context(), "device": self.device, "batch_size": self.batch, "dataset": self.dataset}
+
+    def _descriptors(self) -> np.ndarray:
+        """log FLOPs, bytes moved and kernel count of each cell's operator graph as eager PyTorch
+        runs it and with dead edges removed, plus log weight bytes (batch 1; disk-cached)."""
+        from hwopt.hardware._features import graph_table
+        from hwopt.supernets.nb201 import NB201Space
+
+        return graph_table(NB201Space(), list(self.table["config"]), 1).descriptors()
 
     def _load(self) -> pd.DataFrame:
         lat = pd.read_csv(self.data_dir / "nb201" / "latency.csv.gz", dtype={"batch_size": "Int64"})

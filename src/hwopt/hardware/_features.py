@@ -78,6 +78,18 @@ class GraphTable:
         out[:, NOPS_COL] = np.bincount(a["row"], minlength=self.n)
         return out
 
+    def descriptors(self) -> np.ndarray:
+        """``(n, 7)`` hardware-independent log counts: FLOPs, bytes moved and kernels of the
+        ``unfused`` and ``pruned`` variants, and weight bytes (predictor features for search)."""
+        cols = []
+        for v in ("unfused", "pruned"):
+            a = self.ops[v]
+            cols += [np.bincount(a["row"], weights=a["flops"], minlength=self.n),
+                     np.bincount(a["row"], weights=a["bytes"], minlength=self.n),
+                     np.bincount(a["row"], minlength=self.n).astype(float)]
+        cols.append(self.weight_bytes)
+        return np.log1p(np.column_stack(cols))
+
     def spec_latency_s(self, target: HardwareTarget, dtype: str = "fp32", variant: str = "fused") -> np.ndarray:
         return spec_seconds(self.features(target, dtype, variant), target.kind)
 

@@ -25,7 +25,8 @@ class Problem:
 
     ``exact`` (optional) computes the columns ``exact_columns`` of ``F`` for encoded candidates
     without an expensive evaluation (MACs, params, cost-model estimates), so predictor-based
-    strategies compute them rather than predict them.
+    strategies compute them rather than predict them. ``features`` (optional) gives such
+    predictors cheap exact descriptors of each config to learn from, beside its encoding.
     """
 
     space: SearchSpace
@@ -34,6 +35,9 @@ class Problem:
     objective_names: Sequence[str] = ()
     exact: ExactFn | None = None
     exact_columns: Sequence[int] = field(default_factory=tuple)
+    #: cheap, exactly computable descriptors of encoded configs (e.g. log FLOPs, params, kernel
+    #: count of the model's operator graph): X (n × n_var) → (n × k), appended to predictor features
+    features: ExactFn | None = None
 
 
 class Strategy(ABC):

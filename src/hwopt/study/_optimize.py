@@ -68,6 +68,7 @@ def optimize(
     hv_fn: Callable[[np.ndarray], float] | None = None,
     exact: Callable[[np.ndarray], np.ndarray] | None = None,
     exact_columns: Sequence[int] = (),
+    features: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> int:
     """Run until ``budget`` distinct configs are finished in ``study``; returns how many were evaluated now."""
     space = evaluator.space
@@ -75,6 +76,7 @@ def optimize(
     strategy.setup(Problem(
         space=space, n_obj=len(objectives), n_constr=len(constraints),
         objective_names=[o.name for o in objectives], exact=exact, exact_columns=tuple(exact_columns),
+        features=features,
     ))
     records, configs, F_hist, G_hist = history(study)
     known: dict[str, tuple[np.ndarray, np.ndarray]] = {
