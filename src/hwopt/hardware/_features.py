@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -95,7 +97,7 @@ class GraphTable:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # parallel builders never share a temp file
         np.savez_compressed(tmp, n=self.n, weight_bytes=self.weight_bytes, peak=self.peak_activation_bytes,
                             **{f"ops_{v}": self.ops[v] for v in VARIANTS})
         tmp.replace(path)
@@ -140,6 +142,9 @@ def graph_table(space: Any, configs: Sequence[dict], batch_size: int = 1, cache:
             return GraphTable.load(path)
         except Exception:  # noqa: BLE001 - a corrupt cache entry is rebuilt
             pass
+    if cache and len(configs) >= 1000:
+        logging.getLogger("hwopt").warning("building the operator graphs of %d %s configs once (cached in %s)",
+                                           len(configs), space.name, path.parent)
     build = graph_builder(space)
     graphs = []
     for k, cfg in enumerate(configs):
