@@ -107,7 +107,11 @@ class TabularBenchmark(Evaluator, ABC):
     def feature_fn(self):
         """``fn(X)`` → the standardised descriptors of encoded configs, for predictor features;
         None if the benchmark has none. Equivalent encodings (canonical hash) share a row; a
-        config outside the table gets the mean row (zeros)."""
+        config outside the table gets the mean row (zeros). Built once per benchmark object."""
+        return self._feature_function
+
+    @cached_property
+    def _feature_function(self):
         D = self._descriptors()
         if D is None:
             return None
