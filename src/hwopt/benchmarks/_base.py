@@ -80,6 +80,22 @@ class TabularBenchmark(Evaluator, ABC):
     def _encoded(self) -> np.ndarray:
         return self.space.encode_many(self.table["config"])
 
+    @cached_property
+    def _row_lookup(self) -> tuple[dict[bytes, int], dict[str, int]]:
+        codes = np.asarray(self.encoded(), dtype=np.int64)
+        return {x.tobytes(): i for i, x in enumerate(codes)}, {h: i for i, h in enumerate(self.table.index)}
+
+    def rows_of(self, X: np.ndarray) -> np.ndarray:
+        """Table row of each encoded config (-1 if not in the table): by encoding, else by
+        canonical hash, so equivalent encodings (e.g. isomorphic graphs) find their row."""
+        by_code, by_hash = self._row_lookup
+        sp = self.space
+        out = []
+        for x in np.atleast_2d(np.asarray(X, dtype=np.int64)):
+            i = by_code.get(x.tobytes())
+            out.append(by_hash.get(sp.hash(sp.decode(x)), -1) if i is None else i)
+        return np.asarray(out, dtype=np.int64)
+
     def exact_fn(self, objectives: Sequence[Objective]):
         """``(fn, columns)``: ``fn(X)`` gives the minimisation-form values of the objectives in
         ``exact_metrics`` (cheap, exactly computable ones such as params) for encoded configs, so
@@ -87,12 +103,11 @@ class TabularBenchmark(Evaluator, ABC):
         cols = tuple(j for j, o in enumerate(objectives) if o.name in self.exact_metrics)
         if not cols:
             return None, ()
-        sp = self.space
-        values = {j: self.table[objectives[j].name].to_dict() for j in cols}
+        V = np.column_stack([objectives[j].sign * self.table[objectives[j].name].to_numpy(float) for j in cols])
+        V = np.vstack([V, np.full(len(cols), np.nan)])  # row -1: not in the table
 
         def exact(X: np.ndarray) -> np.ndarray:
-            keys = [sp.hash(sp.decode(x)) for x in np.atleast_2d(X)]
-            return np.array([[objectives[j].sign * values[j].get(k, np.nan) for j in cols] for k in keys])
+            return V[self.rows_of(X)]
 
         return exact, cols
 
@@ -106,8 +121,8 @@ class TabularBenchmark(Evaluator, ABC):
 
     def feature_fn(self):
         """``fn(X)`` → the standardised descriptors of encoded configs, for predictor features;
-        None if the benchmark has none. Equivalent encodings (canonical hash) share a row; a
-        config outside the table gets the mean row (zeros). Built once per benchmark object."""
+        None if the benchmark has none. A config outside the table gets the mean row (zeros).
+        Built once per benchmark object."""
         return self._feature_function
 
     @cached_property
@@ -118,19 +133,10 @@ class TabularBenchmark(Evaluator, ABC):
         D = np.asarray(D, dtype=float).reshape(len(self.table), -1)
         sd = D.std(axis=0)
         D = (D - D.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-        sp = self.space
-        by_code = {x.tobytes(): i for i, x in enumerate(np.asarray(self.encoded(), dtype=np.int64))}
-        by_hash = {h: i for i, h in enumerate(self.table.index)}
-        zero = np.zeros(D.shape[1])
+        D = np.vstack([D, np.zeros(D.shape[1])])  # row -1: not in the table
 
         def features(X: np.ndarray) -> np.ndarray:
-            rows = []
-            for x in np.atleast_2d(np.asarray(X, dtype=np.int64)):
-                i = by_code.get(x.tobytes())
-                if i is None:
-                    i = by_hash.get(sp.hash(sp.decode(x)))
-                rows.append(zero if i is None else D[i])
-            return np.asarray(rows).reshape(-1, D.shape[1])
+            return D[self.rows_of(X)]
 
         return features
 
