@@ -85,6 +85,30 @@ def test_nb201_descriptors_come_from_each_cells_operator_graph(data_dir):
     assert err["with descriptors"] < 0.8 * err["encoding"]
 
 
+def test_nb201_cost_counts_predict_latency_better_than_a_gp(data_dir):
+    b = get_benchmark("nb201:pixel3", data_dir=data_dir)
+    C = b.cost_fn()(b.encoded())
+    assert C.shape[0] == 15625 and (C >= 0).all() and (C.max(axis=0) > 0).all()
+    from hwopt.hardware._features import graph_table
+    from hwopt.supernets.nb201 import NB201Space
+
+    g = graph_table(NB201Space(), [b.table["config"].iloc[0]], 1)
+    flops_unfused = np.bincount(g.ops["unfused"]["row"], weights=g.ops["unfused"]["flops"])
+    assert g.class_counts()[0, :g.class_counts().shape[1] // 6].sum() == pytest.approx(flops_unfused[0])
+    # 150 random cells: the additive cost model ranks the other cells' latencies better than a
+    # GP on encoding and descriptors (the phone's latency is close to a sum of kernel costs)
+    from hwopt.predictors import PREDICTORS, SpaceFeatures, kendall_tau
+
+    X = b.encoded()
+    y = np.log(b.table["latency"].to_numpy(float))
+    tr = np.random.default_rng(0).choice(len(X), 150, replace=False)
+    te = np.setdiff1d(np.arange(len(X)), tr)
+    Z = SpaceFeatures(b.space, extra=b.feature_fn()).transform(X)
+    tau_gp = kendall_tau(y[te], PREDICTORS.create("gp").fit(Z[tr], y[tr]).predict(Z[te]))
+    tau_cost = kendall_tau(y[te], PREDICTORS.create("additive-cost").fit(C[tr], y[tr]).predict(C[te]))
+    assert tau_cost > tau_gp + 0.03
+
+
 @pytest.mark.parametrize("spec, match", [
     ("nb201:nosuchdevice", "unknown nb201 device"),
     ("nb201:titan_x", "several batch sizes"),

@@ -145,3 +145,43 @@ def test_gp_ranks_ofa_accuracy_from_200_configs():
     mu, sd = p.predict_dist(Z[te])
     assert kendall_tau(y[te], mu) > 0.9
     assert 0.6 < coverage(y[te], mu, sd) < 0.97
+
+
+def _additive_latency(n=300, seed=0):
+    """Counts, and latencies that are a non-negative sum of per-count costs with 4% noise and
+    a few rows 3x off (measurements the counts cannot explain)."""
+    rng = np.random.default_rng(seed)
+    C = rng.integers(0, 6, size=(n, 5)).astype(float) * rng.choice([1.0, 1e3, 1e6], size=5)
+    w = np.array([2.0, 0.0, 1.5, 0.7, 3.0]) / C.max(0)
+    t = (0.5 + C @ w) * np.exp(0.04 * rng.standard_normal(n))
+    t[rng.choice(n, n // 30, replace=False)] *= 3.0
+    return C, np.log(t)
+
+
+def test_additive_cost_predicts_held_out_latencies_with_honest_intervals():
+    C, y = _additive_latency()
+    m = PREDICTORS.create("additive-cost").fit(C[:100], y[:100])
+    mu, sd = m.predict_dist(C[100:])
+    err = np.abs(mu - y[100:])
+    assert np.median(err) < 0.05                     # the outliers do not drag the fit
+    assert 0.7 <= coverage(y[100:], mu, sd) <= 0.92  # 80% interval holds about 80%
+    assert (m.coef_ >= 0).all()
+    loo, _ = m.loo_predictions()
+    brute = [PREDICTORS.create("additive-cost").fit(np.delete(C[:100], i, 0), np.delete(y[:100], i)).predict(C[i:i + 1])[0]
+             for i in range(10)]
+    assert np.allclose(loo[:10], brute, atol=0.03)   # closed-form leave-one-out ~ refits
+    with pytest.raises(ConfigError, match="non-negative"):
+        PREDICTORS.create("additive-cost").fit(-C[:10], y[:10])
+
+
+def test_cost_gp_corrects_what_the_cost_model_misses():
+    C, y = _additive_latency(seed=1)
+    rng = np.random.default_rng(1)
+    Z = rng.integers(0, 2, size=(len(y), 3)).astype(float)
+    y = y + 0.3 * Z[:, 0]  # a feature effect the counts do not see
+    X = np.hstack([Z, C])
+    cost = PREDICTORS.create("additive-cost").fit(C[:150], y[:150]).predict(C[150:])
+    both = PREDICTORS.create("cost-gp", n_counts=C.shape[1]).fit(X[:150], y[:150]).predict(X[150:])
+    assert np.median(np.abs(both - y[150:])) < 0.6 * np.median(np.abs(cost - y[150:]))
+    with pytest.raises(ConfigError, match="n_counts"):
+        PREDICTORS.create("cost-gp", n_counts=8).fit(X[:20], y[:20])

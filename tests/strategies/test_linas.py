@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hwopt.benchmarks._base import hypervolume
+from hwopt.errors import ConfigError
 from hwopt.space import Categorical, Integer, SearchSpace
 from hwopt.strategies import Problem, get_strategy
 from hwopt.strategies._hvi import hv_improvement
@@ -121,6 +122,31 @@ def test_linas_plus_feeds_the_problems_descriptors_to_its_predictors():
         assert bool(rows) == use
 
 
+@pytest.mark.filterwarnings("ignore::hwopt.warnings.PredictorWarning")
+def test_linas_plus_models_a_latency_on_the_problems_cost_counts():
+    def counts(X):  # per-op-type kernel counts: a latency is (about) their weighted sum
+        X = np.asarray(X)
+        return np.column_stack([(X[:, :4] == k).sum(axis=1) for k in range(4)] + [X[:, 4]]).astype(float)
+
+    def latency(X):
+        return 1.0 + counts(X) @ np.array([0.5, 2.0, 4.0, 8.0, 3.0])
+
+    problem = Problem(SPACE, 2, objective_names=["err", "latency"], cost_counts=counts)
+    for use in (True, False):
+        s = get_strategy("linas+", seed=0, cost_model=use)
+        s.setup(problem)
+        while len(s._X) < 40:
+            cfgs = s.ask(s.batch_size)
+            X = SPACE.encode_many(cfgs)
+            s.tell(cfgs, np.column_stack([objectives(X)[:, 0], latency(X)]), np.zeros((len(cfgs), 0)))
+        health = s.state()["health"]["latency"]
+        assert (health["predictor"] == "cost-gp") == use  # the exact additive model wins when offered
+        if use:
+            assert health["cv_tau"] > 0.95
+    with pytest.raises(ConfigError, match="cost_model"):
+        get_strategy("linas+", cost_model="yes")
+
+
 def test_linas_plus_warns_when_measurements_leave_the_stated_interval():
     s = get_strategy("linas+", seed=0)
     s.setup(Problem(SPACE, 2, objective_names=["err", "cost"]))
@@ -151,8 +177,6 @@ def test_linas_inner_engines_both_run(engine):
 
 
 def test_linas_rejects_unknown_options():
-    from hwopt.errors import ConfigError
-
     with pytest.raises(ConfigError, match="numpy"):
         get_strategy("linas", engine="fortran")
     with pytest.raises(ConfigError, match="predictor"):

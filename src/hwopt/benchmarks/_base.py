@@ -140,6 +140,29 @@ class TabularBenchmark(Evaluator, ABC):
 
         return features
 
+    def _cost_counts(self) -> np.ndarray | None:
+        """Non-negative per-operator-class counts (FLOPs, bytes, kernels) of every table row,
+        whose weighted sum approximates a latency, or None (see ``cost_fn``)."""
+        return None
+
+    def cost_fn(self):
+        """``fn(X)`` → the cost counts of encoded configs, for an additive latency predictor;
+        None if the benchmark has none. A config outside the table gets zeros."""
+        return self._cost_function
+
+    @cached_property
+    def _cost_function(self):
+        C = self._cost_counts()
+        if C is None:
+            return None
+        C = np.asarray(C, dtype=float).reshape(len(self.table), -1)
+        C = np.vstack([C[:, C.max(axis=0) > 0], np.zeros((1, int((C.max(axis=0) > 0).sum())))])
+
+        def counts(X: np.ndarray) -> np.ndarray:
+            return C[self.rows_of(X)]
+
+        return counts
+
     # -- hypervolume convention ---------------------------------------------------------
     def _scaled(self, F: np.ndarray, objectives: Sequence[Objective]) -> np.ndarray:
         """Minimisation-form F (as strategies see it) scaled to [0, 1] by the table's min/max."""

@@ -55,6 +55,14 @@ class NB201Benchmark(TabularBenchmark):
 
         return graph_table(NB201Space(), list(self.table["config"]), 1).descriptors()
 
+    def _cost_counts(self) -> np.ndarray:
+        """FLOPs, bytes moved and kernels per operator class of each cell's graph (batch 1; eager
+        and with dead edges removed): the terms of an additive latency model."""
+        from hwopt.hardware._features import graph_table
+        from hwopt.supernets.nb201 import NB201Space
+
+        return graph_table(NB201Space(), list(self.table["config"]), 1).class_counts()
+
     def _load(self) -> pd.DataFrame:
         lat = pd.read_csv(self.data_dir / "nb201" / "latency.csv.gz", dtype={"batch_size": "Int64"})
         devices = sorted(lat.device.unique())

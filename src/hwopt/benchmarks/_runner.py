@@ -63,7 +63,7 @@ def run_one(benchmark: str, strategy: str, seed: int, budget: int, objectives: S
     row_of = {h: i for i, h in enumerate(bench.table.index)}
     exact, exact_cols = bench.exact_fn(objs)
     problem = Problem(space=sp, n_obj=len(objs), n_constr=len(cons), objective_names=[o.name for o in objs],
-                      exact=exact, exact_columns=exact_cols, features=bench.feature_fn())
+                      exact=exact, exact_columns=exact_cols, features=bench.feature_fn(), cost_counts=bench.cost_fn())
     strat = get_strategy(strategy, seed=seed, **(options or {}))
     bench.true_hv(objs)  # cache before timing
     t0 = time.perf_counter()

@@ -92,6 +92,19 @@ class GraphTable:
         cols.append(self.weight_bytes)
         return np.log1p(np.column_stack(cols))
 
+    def class_counts(self) -> np.ndarray:
+        """``(n, 6 * classes)`` FLOPs, bytes moved and kernels per operator class of the
+        ``unfused`` and ``pruned`` variants: the terms an additive latency model weighs."""
+        cols = []
+        for v in ("unfused", "pruned"):
+            a = self.ops[v]
+            kind = a["kind"].astype(np.int64)
+            for w in (a["flops"], a["bytes"], np.ones(len(a))):
+                M = np.zeros((self.n, len(OP_CLASSES)))
+                np.add.at(M, (a["row"], kind), w)
+                cols.append(M)
+        return np.hstack(cols)
+
     def spec_latency_s(self, target: HardwareTarget, dtype: str = "fp32", variant: str = "fused") -> np.ndarray:
         return spec_seconds(self.features(target, dtype, variant), target.kind)
 

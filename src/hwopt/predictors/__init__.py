@@ -17,6 +17,10 @@ PREDICTORS.register("gbm", "hwopt.predictors._models:GBMPredictor", "gradient-bo
 PREDICTORS.register("mlp", "hwopt.predictors._models:MLPPredictor", "multi-layer perceptron")
 PREDICTORS.register("gp", "hwopt.predictors._models:GPPredictor", "Gaussian process (Matérn 5/2)")
 PREDICTORS.register("gp-ard", "hwopt.predictors._models:GPARDPredictor", "Gaussian process, one length scale per feature")
+PREDICTORS.register("additive-cost", "hwopt.predictors._cost:AdditiveCostPredictor",
+                    "non-negative sum of per-operator-class costs (latency from graph counts)")
+PREDICTORS.register("cost-gp", "hwopt.predictors._cost:CostMeanGPPredictor",
+                    "GP with the additive cost model as its mean (features first, then cost counts)")
 PREDICTORS.register("ensemble", "hwopt.predictors._models:EnsemblePredictor", "bootstrap ensemble (default of MLPs)")
 PREDICTORS.register("dynast", "hwopt.predictors._dynast:DynastPredictor", "DyNAS-T's grid-searched Ridge/SVR")
 

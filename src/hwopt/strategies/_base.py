@@ -38,6 +38,9 @@ class Problem:
     #: cheap, exactly computable descriptors of encoded configs (e.g. log FLOPs, params, kernel
     #: count of the model's operator graph): X (n × n_var) → (n × k), appended to predictor features
     features: ExactFn | None = None
+    #: non-negative per-operator-class counts (FLOPs, bytes, kernels) of encoded configs whose
+    #: weighted sum approximates a latency: X (n × n_var) → (n × k), for an additive cost predictor
+    cost_counts: ExactFn | None = None
 
 
 class Strategy(ABC):

@@ -30,6 +30,12 @@ objective space, measure the most promising configs. What it changes, and why:
   config that the problem offers (``Problem.features``, e.g. log FLOPs and kernel count of the
   model's operator graph) join the encoding as predictor features. Latency follows them far
   more closely than it follows a one-hot encoding, and accuracy in part.
+* **A cost model under the latency** (``cost_model``): when the problem offers per-operator-class
+  cost counts (``Problem.cost_counts``: FLOPs, bytes, kernels per op class of each config's
+  graph), a latency-like objective (positive, modelled in log space) also gets a GP whose prior
+  mean is the additive cost model fitted on them (``cost-gp``), chosen like any other predictor
+  by leave-one-out Kendall tau. The cost model extrapolates over the whole space from a few
+  measurements; the GP corrects it where measurements disagree.
 * **Exact columns are computed.** Objectives in ``problem.exact_columns`` (MACs, params,
   cost-model estimates) come from ``problem.exact`` with zero uncertainty.
 * **Inner search.** Spaces with at most ``enumerate_limit`` encodings are scored exhaustively
@@ -76,7 +82,7 @@ class LinasPlusStrategy(Strategy):
                  algorithm: str = "nsga2", inner_population: int = 100, inner_generations: int = 30,
                  hyper_refit_growth: float = 1.25, log_targets: bool = True, acquisition: str = "optimistic",
                  local_share: float = 0.9, local_radius: int = 1, warp: str = "log",
-                 explore_beta: float = 2.0, descriptors: bool = True):
+                 explore_beta: float = 2.0, descriptors: bool = True, cost_model: bool = True):
         super().__init__(seed=seed)
         if initial < 2 or batch < 1:
             raise ConfigError(f"linas+ needs initial >= 2 and batch >= 1, got initial={initial}, batch={batch}")
@@ -100,6 +106,9 @@ class LinasPlusStrategy(Strategy):
         if not isinstance(descriptors, bool):
             raise ConfigError(f"linas+ descriptors must be true or false, got {descriptors!r}")
         self.descriptors = descriptors
+        if not isinstance(cost_model, bool):
+            raise ConfigError(f"linas+ cost_model must be true or false, got {cost_model!r}")
+        self.cost_model = cost_model
         if warp not in ("log", "power", "auto"):
             raise ConfigError(f"linas+ warp must be 'log', 'power' or 'auto', got {warp!r}")
         if warp != "log" and acquisition == "ehvi":
@@ -112,6 +121,8 @@ class LinasPlusStrategy(Strategy):
         super().setup(problem)
         sp = problem.space
         self._features = SpaceFeatures(sp, extra=problem.features if self.descriptors else None)
+        self._costs = problem.cost_counts if self.cost_model else None
+        self._n_costs = self._costs(np.zeros((1, sp.n_var), dtype=np.int64)).shape[1] if self._costs else 0
         self._X: list[np.ndarray] = []
         self._F: list[np.ndarray] = []
         self._G: list[np.ndarray] = []
@@ -140,7 +151,7 @@ class LinasPlusStrategy(Strategy):
                 grids, hashes = grids[np.sort(keep)], hashes[np.sort(keep)]
             self._pool_row = {h: i for i, h in enumerate(hashes)}
             self._pool_X = grids
-            self._pool_Z = self._features.transform(grids)
+            self._pool_Z = self._featurize(grids)
             self._pool_E = problem.exact(grids) if self._exact_cols else None
             self._pool_free = np.ones(len(grids), dtype=bool)
 
@@ -198,7 +209,8 @@ class LinasPlusStrategy(Strategy):
         X = np.asarray(self._X)
         F = np.asarray(self._F)
         ok = ~np.isnan(F).any(axis=1)
-        Z = self._features.transform(X[ok])
+        Zall = self._featurize(X[ok])
+        Z = Zall[:, :Zall.shape[1] - self._n_costs]
         self._log_cols_ = {j for j in self._pred_cols
                            if self.log_targets and (F[ok, j] > 0).all() and F[ok, j].max() > 5 * F[ok, j].min()}
         self._warps = {}
@@ -210,7 +222,7 @@ class LinasPlusStrategy(Strategy):
             best = None
             for w in options:
                 y = self._transform(j, F[ok, j]) if w is None else w[0].transform(F[ok, j:j + 1]).ravel()
-                model, info = self._fit_one(j, Z, y, warped=w is not None)
+                model, info = self._fit_one(j, Zall, y, warped=w is not None)
                 if len(options) > 1:
                     info["cv_lpd"] = _loo_log_density(model, y, self._log_jacobian(j, F[ok, j], w))
                 if best is None or info.get("cv_lpd", 0.0) > best[1].get("cv_lpd", 0.0):
@@ -224,7 +236,7 @@ class LinasPlusStrategy(Strategy):
         gmodels = []
         for c in range(G.shape[1]):
             g = np.where(np.isfinite(G[:, c]), G[:, c], np.nanmax(np.where(np.isfinite(G[:, c]), G[:, c], 0)) + 1)
-            gmodels.append(PREDICTORS.create("gp").fit(Z, g))
+            gmodels.append(_Columns(PREDICTORS.create("gp").fit(Z, g), slice(0, Z.shape[1])))
         self._last["health"] = health
         return models, gmodels
 
@@ -236,24 +248,32 @@ class LinasPlusStrategy(Strategy):
         d = (w[0].transform((y + h)[:, None]) - w[0].transform((y - h)[:, None])).ravel() / (2 * h)
         return np.log(np.maximum(np.abs(d), 1e-300))
 
-    def _fit_one(self, j: int, Z: np.ndarray, y: np.ndarray, warped: bool = False):
+    def _fit_one(self, j: int, Zall: np.ndarray, y: np.ndarray, warped: bool = False):
+        """The best predictor of objective ``j`` by leave-one-out Kendall tau. ``Zall`` holds the
+        encoding features, then the problem's cost counts (if any): an unwarped log-modelled
+        objective (a latency) also gets a GP whose mean is the additive cost model on those."""
         names = ["gp", "ridge"] if self.predictor == "auto" else [self.predictor]
+        if self._n_costs and self.predictor == "auto" and not warped and j in self._log_cols:
+            names.append("cost-gp")
+        nz = Zall.shape[1] - self._n_costs
         best = None
         for name in names:
-            params: dict[str, Any] = {}
-            key = (j, warped)
-            if name == "gp" and key in self._theta and len(y) < self.hyper_refit_growth * self._theta_n[key]:
+            params: dict[str, Any] = {"n_counts": self._n_costs} if name == "cost-gp" else {}
+            key = (j, warped, name)
+            if name in ("gp", "cost-gp") and key in self._theta and len(y) < self.hyper_refit_growth * self._theta_n[key]:
                 params["theta"] = self._theta[key]
-            model = PREDICTORS.create(name, **params).fit(Z, y)
-            if name == "gp" and "theta" not in params:
+            cols = slice(None) if name == "cost-gp" else slice(0, nz)
+            model = PREDICTORS.create(name, **params).fit(Zall[:, cols], y)
+            if name in ("gp", "cost-gp") and "theta" not in params:
                 self._theta[key], self._theta_n[key] = model.theta_, len(y)
             if hasattr(model, "loo_predictions"):
                 mu, sd = model.loo_predictions()
                 info = {"predictor": name, "cv_tau": kendall_tau(y, mu), "cv_rmse": rmse(y, mu),
                         "cv_coverage80": coverage(y, mu, sd)}
             else:
-                s = cross_validate(model, Z, y, seed=0)
+                s = cross_validate(model, Zall[:, cols], y, seed=0)
                 info = {"predictor": name, "cv_tau": s.tau, "cv_rmse": s.rmse, "cv_coverage80": s.coverage80}
+            model = _Columns(model, cols)
             if best is None or (info["cv_tau"], -info["cv_rmse"]) > (best[1]["cv_tau"], -best[1]["cv_rmse"]):
                 best = (model, info)
         info = dict(best[1])
@@ -265,6 +285,11 @@ class LinasPlusStrategy(Strategy):
             info.update(holdout_n=len(a), holdout_tau=kendall_tau(a[:, 0], a[:, 1]),
                         holdout_rmse=rmse(a[:, 0], a[:, 1]), holdout_coverage80=coverage(a[:, 0], a[:, 1], a[:, 2]))
         return best[0], info
+
+    def _featurize(self, X: np.ndarray) -> np.ndarray:
+        """Predictor features of encoded configs, with the problem's cost counts (if any) appended."""
+        Z = self._features.transform(X)
+        return np.hstack([Z, self._costs(X)]) if self._costs is not None else Z
 
     def _obj_name(self, j: int) -> str:
         names = list(self.problem.objective_names)
@@ -371,7 +396,7 @@ class LinasPlusStrategy(Strategy):
             def _evaluate(self, x, out, *args, **kwargs):
                 X = np.clip(np.rint(x), sp.xl, sp.xu).astype(np.int64)
                 archive.append(X)
-                Z = outer._features.transform(X)
+                Z = outer._featurize(X)
                 E = outer.problem.exact(X) if outer._exact_cols else None
                 M, S, _ = outer._score(Z, E, models, [])
                 out["F"] = outer._natural(M, S, -outer.beta)
@@ -413,7 +438,7 @@ class LinasPlusStrategy(Strategy):
             near = np.isin(idx, [self._pool_row[h] for h in nhash if h in self._pool_row])
         else:
             Xc, near = _with_neighbours(sp, Xc, NX, nhash)
-            Zc = self._features.transform(Xc)
+            Zc = self._featurize(Xc)
             Ec = self.problem.exact(Xc) if self._exact_cols else None
         M, S, feas = self._score(Zc, Ec, models, gmodels)
         opt = self._natural(M, S, -self.beta)
@@ -482,6 +507,19 @@ class LinasPlusStrategy(Strategy):
         out = {"round": self._round, "n_told": len(self._X), "reproposed": 0}
         out.update(self._last)
         return _jsonable(out)
+
+
+class _Columns:
+    """A fitted predictor that reads its own columns of the strategy's full feature matrix."""
+
+    def __init__(self, model, cols: slice):
+        self.model, self.cols = model, cols
+
+    def predict_dist(self, Z: np.ndarray):
+        return self.model.predict_dist(Z[:, self.cols])
+
+    def __getattr__(self, name: str):
+        return getattr(self.__dict__["model"], name)
 
 
 def _unwarp(w, z: np.ndarray) -> np.ndarray:
