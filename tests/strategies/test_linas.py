@@ -145,6 +145,8 @@ def test_linas_plus_models_a_latency_on_the_problems_cost_counts():
             assert health["cv_tau"] > 0.95
     with pytest.raises(ConfigError, match="cost_model"):
         get_strategy("linas+", cost_model="yes")
+    with pytest.raises(ConfigError, match="cost counts"):
+        get_strategy("linas+", predictor="cost-gp")
 
 
 def test_linas_plus_warns_when_measurements_leave_the_stated_interval():

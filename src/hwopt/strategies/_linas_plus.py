@@ -70,6 +70,8 @@ from hwopt.strategies._random import sample_unseen
 from hwopt.warnings import PredictorWarning
 
 _Z80 = 1.2815515655446004
+#: predictors that read cost counts next to the encoding: offered by ``cost_model``, not selectable
+_COST_PREDICTORS = ("additive-cost", "cost-gp")
 
 
 class LinasPlusStrategy(Strategy):
@@ -86,8 +88,10 @@ class LinasPlusStrategy(Strategy):
         super().__init__(seed=seed)
         if initial < 2 or batch < 1:
             raise ConfigError(f"linas+ needs initial >= 2 and batch >= 1, got initial={initial}, batch={batch}")
-        if predictor != "auto" and predictor not in PREDICTORS:
-            raise ConfigError(f"unknown predictor {predictor!r}; valid: auto, {', '.join(PREDICTORS.names())}")
+        fixed = [n for n in PREDICTORS.names() if n not in _COST_PREDICTORS]
+        if predictor != "auto" and predictor not in fixed:
+            raise ConfigError(f"linas+ predictor must be auto or one of {', '.join(fixed)}, got {predictor!r} "
+                              f"(the cost-model predictors need cost counts and come with predictor=auto)")
         if algorithm not in ("nsga2", "age", "unsga3"):
             raise ConfigError(f"linas+ inner algorithm must be one of nsga2, age, unsga3; got {algorithm!r}")
         self.initial, self.batch, self.batch_growth = initial, batch, batch_growth
