@@ -104,12 +104,7 @@ class TabularBenchmark(Evaluator, ABC):
         if not cols:
             return None, ()
         V = np.column_stack([objectives[j].sign * self.table[objectives[j].name].to_numpy(float) for j in cols])
-        V = np.vstack([V, np.full(len(cols), np.nan)])  # row -1: not in the table
-
-        def exact(X: np.ndarray) -> np.ndarray:
-            return V[self.rows_of(X)]
-
-        return exact, cols
+        return self._per_row(V, missing=np.nan), cols
 
     def _descriptors(self) -> np.ndarray | None:
         """Cheap exact descriptors of every table row (row order = ``table``), or None.
@@ -132,13 +127,7 @@ class TabularBenchmark(Evaluator, ABC):
             return None
         D = np.asarray(D, dtype=float).reshape(len(self.table), -1)
         sd = D.std(axis=0)
-        D = (D - D.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-        D = np.vstack([D, np.zeros(D.shape[1])])  # row -1: not in the table
-
-        def features(X: np.ndarray) -> np.ndarray:
-            return D[self.rows_of(X)]
-
-        return features
+        return self._per_row((D - D.mean(axis=0)) / np.where(sd > 0, sd, 1.0))
 
     def _cost_counts(self) -> np.ndarray | None:
         """Non-negative per-operator-class counts (FLOPs, bytes, kernels) of every table row,
@@ -156,12 +145,17 @@ class TabularBenchmark(Evaluator, ABC):
         if C is None:
             return None
         C = np.asarray(C, dtype=float).reshape(len(self.table), -1)
-        C = np.vstack([C[:, C.max(axis=0) > 0], np.zeros((1, int((C.max(axis=0) > 0).sum())))])
+        return self._per_row(C[:, C.max(axis=0) > 0])  # classes no config uses carry no information
 
-        def counts(X: np.ndarray) -> np.ndarray:
-            return C[self.rows_of(X)]
+    def _per_row(self, M: np.ndarray, missing: float = 0.0):
+        """``fn(X)`` → the rows of ``M`` (one per table row) for encoded configs; ``missing``
+        fills the row of a config outside the table."""
+        M = np.vstack([M, np.full(M.shape[1], missing)])
 
-        return counts
+        def lookup(X: np.ndarray) -> np.ndarray:
+            return M[self.rows_of(X)]
+
+        return lookup
 
     # -- hypervolume convention ---------------------------------------------------------
     def _scaled(self, F: np.ndarray, objectives: Sequence[Objective]) -> np.ndarray:
