@@ -4,8 +4,9 @@ On real devices latency is close to ``c0 + Σ_k w_k · count_k`` where the count
 bytes moved and kernels per operator class of the model's graph (the calibrated cost model of
 ``hwopt.hardware`` rests on the same fact). Fitted by non-negative least squares on *relative*
 errors, such a model extrapolates to unmeasured configs far better than a kernel method on the
-encoding (NAS-Bench-201 pixel3, 150 random cells: Kendall tau of log latency 0.87 against
-0.82 for a GP on encoding and descriptors; 75 % against 47 % of predictions within ±10 %).
+encoding (NAS-Bench-201 pixel3, 150 random cells: Kendall tau of log latency 0.875 against
+0.765 for a GP on encoding and descriptors, 76 % against 37 % of predictions within ±10 %;
+``benchmarks/predictor_descriptors_nb201.py``).
 
 Targets are log latencies by default (``log_target=True``), as ``linas+`` models positive
 wide-range objectives; predictions and standard deviations are then in log space. The standard
