@@ -14,7 +14,7 @@ from hwopt.strategies import STRATEGIES
 from hwopt.supernets._cells import NB201_OPS, config_to_arch
 
 SUMMARY_COLUMNS = ["benchmark", "strategy", "evals_to_95_mean", "evals_to_95_std", "evals_to_98_mean",
-                   "evals_to_98_std", "evals_to_99_mean", "evals_to_99_std", "never_reached_99"]
+                   "evals_to_98_std", "evals_to_99_mean", "evals_to_99_std", "never_reached_99", "stalled"]
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +45,11 @@ def test_every_strategy_runs_on_a_table(table, name):
 
 
 def test_summary_counts_unreached_runs_as_budget_plus_one():
-    runs = [RunResult("b", "s", 0, [0.5, 0.96, 0.991], 1.0), RunResult("b", "s", 1, [0.5, 0.9, 0.97], 3.0)]
+    runs = [RunResult("b", "s", 0, [0.5, 0.96, 0.991], 1.0),
+            RunResult("b", "s", 1, [0.5, 0.97], 3.0, stopped="no new proposals")]
     s = summary_frame(runs, 3).iloc[0]
     assert evals_to(runs[0].hv, 0.99, 3) == 3 and s.evals_to_99_mean == pytest.approx((3 + 4) / 2)
-    assert s.never_reached_99 == 1 and s.wall_s_mean == 2.0
+    assert s.never_reached_99 == 1 and s.stalled == 1 and s.wall_s_mean == 2.0
 
 
 def test_cli_writes_curves_summary_and_plot(table, tmp_path, capsys):

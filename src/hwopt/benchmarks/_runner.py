@@ -148,6 +148,9 @@ def summary_frame(results: Sequence[RunResult], budget: int) -> pd.DataFrame:
             row[f"evals_to_{t}_mean"] = e.mean()
             row[f"evals_to_{t}_std"] = e.std(ddof=1) if len(e) > 1 else 0.0
         row["never_reached_99"] = int(sum(evals_to(r.hv, 0.99, budget) > budget for r in runs))
+        # runs that ended before the budget because the strategy proposed nothing new: their
+        # "budget + 1" is a floor set by the budget, not a number of evaluations they would need
+        row["stalled"] = int(sum(r.stopped != "budget" for r in runs))
         for c in checkpoints:
             row[f"hv_at_{c}_mean"] = float(np.mean([(r.hv[c - 1] if len(r.hv) >= c else (r.hv[-1] if r.hv else 0.0))
                                                     for r in runs]))

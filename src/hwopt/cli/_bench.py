@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     summary.to_csv(out / "summary.csv", index=False)
     plot_curves(curves, str(out / "curves.png"))
     cols = ["benchmark", "strategy", "evals_to_95_mean", "evals_to_98_mean", "evals_to_99_mean", "never_reached_99",
-            "hv_at_100_mean", "wall_s_mean"]
+            "stalled", "hv_at_100_mean", "wall_s_mean"]
     cols = [c for c in cols if c in summary.columns]
     print(summary[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     for name in ("curves.csv", "summary.csv", "curves.png"):
