@@ -201,13 +201,13 @@ def markdown(results) -> str:
     # its 10-seed mean lies within two standard errors of that band
     se = [r["hwopt"]["coverage_80_std"] / np.sqrt(r["seeds"]) for r in results]
     consistent = sum(0.75 - 2 * e <= c <= 0.85 + 2 * e for c, e in zip(cov, se))
+    spread = np.median([r["hwopt"]["coverage_80_std"] for r in results])
     lines.append("")
     lines.append(f"median over settings: within ±10% {np.median(w) * 100:.1f}%, Spearman {np.median(rho):.3f}; "
                  f"at least the best anchor's ±10% share on {beat}/{len(w)} settings; 80% interval coverage "
                  f"{min(cov) * 100:.1f}-{max(cov) * 100:.1f}% (in 75-85% on "
                  f"{sum(0.75 <= c <= 0.85 for c in cov)}/{len(cov)}; within two standard errors of it on "
-                 f"{consistent}/{len(cov)}; per-seed coverage std {np.median([r['hwopt']['coverage_80_std'] for r in results]) * 100:.1f} "
-                 f"points, median over settings)")
+                 f"{consistent}/{len(cov)}; per-seed coverage std {spread * 100:.1f} points, median over settings)")
     return "\n".join(lines)
 
 
