@@ -42,7 +42,7 @@ def main() -> None:
         Z = SpaceFeatures(b.space).transform(X)
         near = nondominated_ranks(F) <= 3
         targets = (F[:, 0], np.log(F[:, 1]))
-        D, C = b.feature_fn()(X), b.cost_fn()(X)
+        D, C = b.feature_fn()(X), b.cost_fn(objs)[0](X)
         variants = (("gp (encoding)", "gp", Z, True), ("gp (encoding + descriptors)", "gp", np.hstack([Z, D]), True),
                     ("additive-cost (cost counts)", "additive-cost", C, False),
                     ("cost-gp (encoding + descriptors + counts)", "cost-gp", np.hstack([Z, D, C]), False))

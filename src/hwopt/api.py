@@ -136,10 +136,11 @@ def _run(st: Study, evaluator: Evaluator, strat, budget: int, n_jobs: int, progr
     exact_fn = getattr(evaluator, "exact_fn", None)  # tabular benchmarks know some metrics exactly
     exact, exact_cols = exact_fn(st.objectives) if exact_fn else (None, ())
     feature_fn = getattr(evaluator, "feature_fn", None)
-    cost_fn = getattr(evaluator, "cost_fn", None)
+    cost_fn = getattr(evaluator, "cost_fn", None)  # per-op-class counts under a measured latency
+    costs, cost_cols = cost_fn(st.objectives) if cost_fn else (None, ())
     optimize(
         st, evaluator, strat, budget, executor=get_executor(n_jobs), progress=progress,
         hv_fn=_hv_fn(evaluator, st),
         exact=exact, exact_columns=exact_cols, features=feature_fn() if feature_fn else None,
-        cost_counts=cost_fn() if cost_fn else None,
+        cost_counts=costs, cost_columns=cost_cols,
     )

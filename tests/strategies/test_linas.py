@@ -131,7 +131,7 @@ def test_linas_plus_models_a_latency_on_the_problems_cost_counts():
     def latency(X):
         return 1.0 + counts(X) @ np.array([0.5, 2.0, 4.0, 8.0, 3.0])
 
-    problem = Problem(SPACE, 2, objective_names=["err", "latency"], cost_counts=counts)
+    problem = Problem(SPACE, 2, objective_names=["err", "latency"], cost_counts=counts, cost_columns=(1,))
     for use in (True, False):
         s = get_strategy("linas+", seed=0, cost_model=use)
         s.setup(problem)

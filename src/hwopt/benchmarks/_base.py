@@ -134,10 +134,18 @@ class TabularBenchmark(Evaluator, ABC):
         whose weighted sum approximates a latency, or None (see ``cost_fn``)."""
         return None
 
-    def cost_fn(self):
-        """``fn(X)`` → the cost counts of encoded configs, for an additive latency predictor;
-        None if the benchmark has none. A config outside the table gets zeros."""
-        return self._cost_function
+    #: the metrics (measured latencies) that the cost counts describe
+    counted_metrics: ClassVar[tuple[str, ...]] = ("latency",)
+
+    def cost_fn(self, objectives: Sequence[Objective]):
+        """``(fn, columns)``: ``fn(X)`` → the cost counts of encoded configs, for an additive
+        latency predictor of the objectives ``columns`` (those in ``counted_metrics``);
+        ``(None, ())`` if the benchmark has none or no such objective is searched. A config
+        outside the table gets zeros."""
+        cols = tuple(j for j, o in enumerate(objectives) if o.name in self.counted_metrics)
+        if self._cost_function is None or not cols:
+            return None, ()
+        return self._cost_function, cols
 
     @cached_property
     def _cost_function(self):

@@ -62,8 +62,10 @@ def run_one(benchmark: str, strategy: str, seed: int, budget: int, objectives: S
         if cons else np.zeros((len(F_all), 0))
     row_of = {h: i for i, h in enumerate(bench.table.index)}
     exact, exact_cols = bench.exact_fn(objs)
+    costs, cost_cols = bench.cost_fn(objs)
     problem = Problem(space=sp, n_obj=len(objs), n_constr=len(cons), objective_names=[o.name for o in objs],
-                      exact=exact, exact_columns=exact_cols, features=bench.feature_fn(), cost_counts=bench.cost_fn())
+                      exact=exact, exact_columns=exact_cols, features=bench.feature_fn(), cost_counts=costs,
+                      cost_columns=cost_cols)
     strat = get_strategy(strategy, seed=seed, **(options or {}))
     bench.true_hv(objs)  # cache before timing
     t0 = time.perf_counter()

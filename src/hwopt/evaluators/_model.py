@@ -7,11 +7,15 @@ the local CPU with the chosen runtime. The settings and machine state go to ``co
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cached_property
+from typing import Any, Sequence
+
+import numpy as np
 
 from hwopt.errors import ConfigError, EvaluationError, HwoptError, ObjectiveError
 from hwopt.evaluators._base import Evaluator
 from hwopt.evaluators._latency import RUNTIMES, machine_state, measure_latency
+from hwopt.evaluators._objective import Objective
 from hwopt.space import Config, SearchSpace
 
 _LATENCY_KEYS = ("warmup_s", "min_repeats", "max_repeats", "rel_ci", "max_time_s")
@@ -104,13 +108,123 @@ class ModelEvaluator(Evaluator):
         if "latency" in self.requested:
             out["latency"] = measure_latency(model, self.model_space.input_shape(cfg, self.batch_size),
                                              runtime=self.runtime, threads=self.threads, **self.latency_options)
-        if self.cost_metrics:
-            from hwopt.hardware import cost_metric
-
-            for m in self.cost_metrics:
-                out[m] = cost_metric(self.model_space, cfg, m, batch_size=self.batch_size,
-                                     calibration=self.calibration, hardware_files=self.hardware_files)
+        for m in self.cost_metrics:
+            out[m] = self._cost(cfg, m)
         return {k: out[k] for k in self.requested}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_graph_rows", None)  # holds closures and a cache; a worker process rebuilds it
+        return state
+
+    @cached_property
+    def _graph_rows(self):
+        """Per-config graph counts when the space has an analytic graph (fast), else None: a
+        torch trace per candidate would cost more than predicting."""
+        from hwopt.hardware._features import GraphRows, analytic_graph_builder
+
+        build = analytic_graph_builder(self.model_space)
+        return GraphRows(self.model_space, build) if build is not None else None
+
+    def exact_fn(self, objectives: Sequence[Objective]):
+        """``(fn, columns)``: the objectives a config's analytic operator graph gives exactly,
+        without building the model — MACs (``dynast`` convention), params and cost-model
+        metrics (``latency@HW`` ...) — so predictor strategies compute them instead of predicting
+        them. ``fn(X)`` takes encoded configs and returns minimisation-form values (NaN for a
+        config the space rejects); ``(None, ())`` when the space has no analytic graph.
+
+        MACs and params count only where the graph agrees with counting the built model on a
+        few sample configs (checked here once), so a column is exact or not offered at all.
+        """
+        rows = self._graph_rows
+        if rows is None:
+            return None, ()
+        offered = set(self.cost_metrics) | self._graph_counts_that_match(rows.build)
+        cols = tuple(j for j, o in enumerate(objectives) if o.name in offered)
+        if not cols:
+            return None, ()
+        sp, costs = self.space, {}
+        names = [objectives[j].name for j in cols]
+        signs = np.array([objectives[j].sign for j in cols])
+
+        def cost(x: np.ndarray, metric: str) -> float:
+            key = (x.tobytes(), metric)
+            if key not in costs:
+                if len(costs) >= 50_000:
+                    costs.clear()
+                try:
+                    cfg = sp.validate(sp.decode(x))
+                except HwoptError:
+                    return float("nan")
+                costs[key] = self._cost(cfg, metric)
+            return costs[key]
+
+        def fn(X: np.ndarray) -> np.ndarray:
+            X = np.asarray(X, dtype=np.int64).reshape(-1, sp.n_var)
+            counts = rows.counts(X)
+            V = np.empty((len(X), len(names)))
+            for k, name in enumerate(names):
+                if name in ("macs", "params"):
+                    V[:, k] = counts[:, ("macs", "params").index(name)]
+                else:
+                    V[:, k] = [cost(x, name) for x in X]
+            return V * signs
+
+        return fn, cols
+
+    def feature_fn(self):
+        """``fn(X)`` → standardised log MACs and log params of each config (from its analytic
+        graph), exact metrics the predictors learn from beside the encoding; None without an
+        analytic graph."""
+        rows = self._graph_rows
+        if rows is None:
+            return None
+        ref = np.log(rows.counts(self._reference_rows()))
+        mean, sd = np.nanmean(ref, axis=0), np.nanstd(ref, axis=0)
+        sd = np.where(sd > 0, sd, 1.0)
+        return lambda X: np.nan_to_num((np.log(rows.counts(X)) - mean) / sd)
+
+    def cost_fn(self, objectives: Sequence[Objective]):
+        """``(fn, columns)``: ``fn(X)`` → FLOPs, bytes moved and kernels per operator class of
+        each config's graph, the terms of an additive latency model for the measured
+        ``latency`` objective (``columns``); ``(None, ())`` when no latency is searched or the
+        space has no analytic graph."""
+        rows = self._graph_rows
+        cols = tuple(j for j, o in enumerate(objectives) if o.name == "latency")
+        if rows is None or not cols:
+            return None, ()
+        used = np.nanmax(rows.class_counts(self._reference_rows()), axis=0) > 0
+        return (lambda X: np.nan_to_num(rows.class_counts(X)[:, used])), cols
+
+    def _reference_rows(self, n: int = 200) -> np.ndarray:
+        """Encodings of a fixed random sample of the space: the scale of its counts."""
+        return np.array([self.space.encode(c) for c in self.space.sample(n, seed=0)])
+
+    def _graph_counts_that_match(self, build, samples: int = 3) -> set[str]:
+        """Which of macs / params (requested ones) the graph gives exactly as ``evaluate`` counts them."""
+        from hwopt.evaluators._counting import count_macs, count_params
+
+        wanted = {m for m in ("macs", "params") if m in self.requested}
+        if self.macs_convention != "dynast":
+            wanted.discard("macs")
+        for cfg in self.space.sample(samples, seed=0) if wanted else []:
+            try:
+                graph = build(cfg, 1)
+                model = self.model_space.build(cfg)
+                macs, params = count_macs(model, self.model_space.input_shape(cfg, 1)), count_params(model)
+            except Exception:  # noqa: BLE001 - unverifiable: measured, not computed
+                return set()
+            if graph.macs != macs:
+                wanted.discard("macs")
+            if graph.weight_bytes / graph.dtype_bytes != params:
+                wanted.discard("params")
+        return wanted
+
+    def _cost(self, cfg: Config, metric: str) -> float:
+        from hwopt.hardware import cost_metric
+
+        return cost_metric(self.model_space, cfg, metric, batch_size=self.batch_size,
+                           calibration=self.calibration, hardware_files=self.hardware_files)
 
     def context(self) -> dict[str, Any]:
         ctx: dict[str, Any] = {"space": self.model_space.name, "metrics": self.requested,

@@ -38,9 +38,17 @@ def spec_seconds(F: np.ndarray, kind: str) -> np.ndarray:
     return F[:, :N_CLASSES].sum(1) + F[:, NOPS_COL] * OVERHEAD_S.get(kind, 5e-6)
 
 
+def graph_variant(graph: OpGraph, variant: str) -> OpGraph:
+    """The graph as runtime ``variant`` (one of VARIANTS) runs it."""
+    if variant == "unfused":
+        return graph.without_free()
+    if variant == "fused":
+        return graph.fused().without_free()
+    return graph.pruned().fused().without_free()
+
+
 def graph_variants(graph: OpGraph) -> dict[str, OpGraph]:
-    return {"unfused": graph.without_free(), "fused": graph.fused().without_free(),
-            "pruned": graph.pruned().fused().without_free()}
+    return {v: graph_variant(graph, v) for v in VARIANTS}
 
 
 @dataclass
@@ -126,13 +134,22 @@ ANALYTIC_GRAPHS = Registry("analytic graph")
 ANALYTIC_GRAPHS.register("ofa-mbv3", "hwopt.hardware.graph._mbv3:mbv3_graph", "elastic MobileNetV3 sub-networks")
 
 
-def graph_builder(space: Any) -> Callable[[dict, int], OpGraph]:
-    """The fastest way to get a config's graph: an analytic builder, else a torch trace."""
+def analytic_graph_builder(space: Any) -> Callable[[dict, int], OpGraph] | None:
+    """The space's analytic graph builder (about a millisecond per config, no model built), or
+    None when only a torch trace of the built model gives its graph."""
     if hasattr(space, "op_graph"):
         return lambda cfg, b: space.op_graph(cfg, b)
     if space.name in ANALYTIC_GRAPHS:
         fn = ANALYTIC_GRAPHS.get(space.name)
         return lambda cfg, b: fn(space, cfg, b)
+    return None
+
+
+def graph_builder(space: Any) -> Callable[[dict, int], OpGraph]:
+    """The fastest way to get a config's graph: an analytic builder, else a torch trace."""
+    build = analytic_graph_builder(space)
+    if build is not None:
+        return build
     from hwopt.hardware.graph import from_torch
 
     return lambda cfg, b: from_torch(space.build(cfg), space.input_shape(cfg, b))
@@ -171,3 +188,65 @@ def graph_table(space: Any, configs: Sequence[dict], batch_size: int = 1, cache:
         except OSError:
             pass
     return table
+
+
+class GraphRows:
+    """Counts of encoded configs of a model space with an analytic graph, each computed once.
+
+    A predictor-in-the-loop search asks for the same candidates' exact counts round after
+    round; each config's graph is built (about a millisecond) when first asked and its MACs
+    and parameter count kept, and its per-class cost counts when those are asked for (they
+    need two runtime variants of the graph, a few milliseconds). At most ``max_rows`` configs
+    are kept per kind.
+    """
+
+    def __init__(self, space: Any, build: Callable[[dict, int], OpGraph], max_rows: int = 50_000):
+        self.space, self.build, self.max_rows = space, build, max_rows
+        self._cache: dict[str, dict[bytes, np.ndarray]] = {"counts": {}, "classes": {}}
+
+    def _graph(self, x: np.ndarray) -> OpGraph | None:
+        sp = self.space.space
+        try:
+            cfg = sp.validate(sp.decode(x))
+        except Exception:  # noqa: BLE001 - a config the space rejects has no counts
+            return None
+        return self.build(cfg, 1)
+
+    @staticmethod
+    def _counts_of(graph: OpGraph) -> np.ndarray:
+        return np.array([graph.macs, graph.weight_bytes / graph.dtype_bytes])
+
+    @staticmethod
+    def _classes_of(graph: OpGraph) -> np.ndarray:
+        """As :meth:`GraphTable.class_counts` for one graph."""
+        out = []
+        fused = None if any(o.zero for o in graph.ops) else graph_variant(graph, "fused")
+        for v in ("unfused", "pruned"):  # with no x*0 to fold, pruning leaves the fused graph
+            ops = graph_variant(graph, v).ops if v == "unfused" or fused is None else fused.ops
+            kind = np.array([OP_CLASSES.index(o.kind) for o in ops], dtype=np.int64)
+            for w in (np.array([o.flops for o in ops]), np.array([o.bytes for o in ops]), np.ones(len(ops))):
+                out.append(np.bincount(kind, w, minlength=len(OP_CLASSES)))
+        return np.concatenate(out)
+
+    def _rows(self, X: np.ndarray, kind: str, of: Callable[[OpGraph], np.ndarray], width: int) -> np.ndarray:
+        cache = self._cache[kind]
+        X = np.asarray(X, dtype=np.int64).reshape(-1, self.space.space.n_var)
+        out = np.full((len(X), width), np.nan)
+        for i, x in enumerate(X):
+            key = x.tobytes()
+            if key not in cache:
+                if len(cache) >= self.max_rows:
+                    cache.clear()
+                graph = self._graph(x)
+                cache[key] = of(graph) if graph is not None else np.full(width, np.nan)
+            out[i] = cache[key]
+        return out
+
+    def counts(self, X: np.ndarray) -> np.ndarray:
+        """``(n, 2)``: MACs and parameters (NaN for a config the space rejects)."""
+        return self._rows(X, "counts", self._counts_of, 2)
+
+    def class_counts(self, X: np.ndarray) -> np.ndarray:
+        """``(n, 6 * classes)``: FLOPs, bytes moved and kernels per op class of the ``unfused`` and
+        ``pruned`` variants (NaN where rejected)."""
+        return self._rows(X, "classes", self._classes_of, 6 * len(OP_CLASSES))

@@ -41,6 +41,8 @@ class Problem:
     #: non-negative per-operator-class counts (FLOPs, bytes, kernels) of encoded configs whose
     #: weighted sum approximates a latency: X (n × n_var) → (n × k), for an additive cost predictor
     cost_counts: ExactFn | None = None
+    #: the objectives (measured latencies) those counts describe; they are modelled in log space
+    cost_columns: Sequence[int] = field(default_factory=tuple)
 
 
 class Strategy(ABC):

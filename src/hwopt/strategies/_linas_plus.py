@@ -32,9 +32,10 @@ objective space, measure the most promising configs. What it changes, and why:
   more closely than it follows a one-hot encoding, and accuracy in part.
 * **A cost model under the latency** (``cost_model``): when the problem offers per-operator-class
   cost counts (``Problem.cost_counts``: FLOPs, bytes, kernels per op class of each config's
-  graph), a latency-like objective (positive, modelled in log space) also gets a GP whose prior
-  mean is the additive cost model fitted on them (``cost-gp``), chosen like any other predictor
-  by leave-one-out Kendall tau. The cost model extrapolates over the whole space from a few
+  graph) for some objectives (``Problem.cost_columns``: measured latencies), each of those also
+  gets a GP whose prior mean is the additive cost model fitted on them (``cost-gp``; in log
+  space when the objective is modelled there), chosen like any other predictor by leave-one-out
+  Kendall tau. The cost model extrapolates over the whole space from a few
   measurements; the GP corrects it where measurements disagree.
 * **Exact columns are computed.** Objectives in ``problem.exact_columns`` (MACs, params,
   cost-model estimates) come from ``problem.exact`` with zero uncertainty.
@@ -125,7 +126,8 @@ class LinasPlusStrategy(Strategy):
         super().setup(problem)
         sp = problem.space
         self._features = SpaceFeatures(sp, extra=problem.features if self.descriptors else None)
-        self._costs = problem.cost_counts if self.cost_model else None
+        self._costs = problem.cost_counts if self.cost_model and problem.cost_columns else None
+        self._cost_cols = {int(c) for c in problem.cost_columns} if self._costs else set()
         self._n_costs = self._costs(np.zeros((1, sp.n_var), dtype=np.int64)).shape[1] if self._costs else 0
         self._X: list[np.ndarray] = []
         self._F: list[np.ndarray] = []
@@ -216,7 +218,8 @@ class LinasPlusStrategy(Strategy):
         Zall = self._featurize(X[ok])
         Z = Zall[:, :Zall.shape[1] - self._n_costs]
         self._log_cols_ = {j for j in self._pred_cols
-                           if self.log_targets and (F[ok, j] > 0).all() and F[ok, j].max() > 5 * F[ok, j].min()}
+                           if self.log_targets and (F[ok, j] > 0).all()
+                           and (j in self._cost_cols or F[ok, j].max() > 5 * F[ok, j].min())}
         self._warps = {}
         models, health = [], {}
         for j in self._pred_cols:
@@ -254,15 +257,16 @@ class LinasPlusStrategy(Strategy):
 
     def _fit_one(self, j: int, Zall: np.ndarray, y: np.ndarray, warped: bool = False):
         """The best predictor of objective ``j`` by leave-one-out Kendall tau. ``Zall`` holds the
-        encoding features, then the problem's cost counts (if any): an unwarped log-modelled
-        objective (a latency) also gets a GP whose mean is the additive cost model on those."""
+        encoding features, then the problem's cost counts (if any): an unwarped objective those
+        counts describe (a latency) also gets a GP whose mean is the additive cost model on them."""
         names = ["gp", "ridge"] if self.predictor == "auto" else [self.predictor]
-        if self._n_costs and self.predictor == "auto" and not warped and j in self._log_cols:
+        if self.predictor == "auto" and not warped and j in self._cost_cols:
             names.append("cost-gp")
         nz = Zall.shape[1] - self._n_costs
         best = None
         for name in names:
-            params: dict[str, Any] = {"n_counts": self._n_costs} if name == "cost-gp" else {}
+            params: dict[str, Any] = ({"n_counts": self._n_costs, "log_target": j in self._log_cols}
+                                      if name == "cost-gp" else {})
             key = (j, warped, name)
             if name in ("gp", "cost-gp") and key in self._theta and len(y) < self.hyper_refit_growth * self._theta_n[key]:
                 params["theta"] = self._theta[key]

@@ -70,6 +70,7 @@ def optimize(
     exact_columns: Sequence[int] = (),
     features: Callable[[np.ndarray], np.ndarray] | None = None,
     cost_counts: Callable[[np.ndarray], np.ndarray] | None = None,
+    cost_columns: Sequence[int] = (),
 ) -> int:
     """Run until ``budget`` distinct configs are finished in ``study``; returns how many were evaluated now."""
     space = evaluator.space
@@ -77,7 +78,7 @@ def optimize(
     strategy.setup(Problem(
         space=space, n_obj=len(objectives), n_constr=len(constraints),
         objective_names=[o.name for o in objectives], exact=exact, exact_columns=tuple(exact_columns),
-        features=features, cost_counts=cost_counts,
+        features=features, cost_counts=cost_counts, cost_columns=tuple(cost_columns),
     ))
     records, configs, F_hist, G_hist = history(study)
     known: dict[str, tuple[np.ndarray, np.ndarray]] = {

@@ -12,7 +12,7 @@ dtype width given when the graph was built; the batch size is baked in at build 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Iterable
 
 #: op classes; each gets its own efficiency in the roofline and its own term in calibration
@@ -37,10 +37,19 @@ class Op:
     detail: str = ""
     fused: tuple[str, ...] = ()
     zero: bool = False  # output is identically zero (x * 0): foldable to a constant
+    macs: float = 0.0  # multiply-accumulates of a conv / matrix product (bias adds not counted)
 
     @property
     def bytes(self) -> float:
         return self.read_bytes + self.write_bytes + self.weight_bytes
+
+    def evolve(self, **changes) -> "Op":
+        """A copy with ``changes``: ``dataclasses.replace`` without its per-call validation, which
+        was most of the time of fusing the graphs of thousands of candidates in a search."""
+        new = object.__new__(Op)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
 
     @property
     def intensity(self) -> float:
@@ -66,6 +75,12 @@ class OpGraph:
     @property
     def weight_bytes(self) -> float:
         return sum(o.weight_bytes for o in self.ops)
+
+    @property
+    def macs(self) -> float:
+        """Multiply-accumulates of convolutions and matrix products: the "dynast" MAC convention
+        of :func:`hwopt.evaluators.count_macs` (bias adds, norms, activations, pooling free)."""
+        return sum(o.macs for o in self.ops)
 
     def consumers(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {o.name: [] for o in self.ops}
@@ -132,7 +147,8 @@ class OpGraph:
         order: list[str] = []
         for o in self.ops:
             ins = tuple(dict.fromkeys(alias.get(i, i) for i in o.inputs))
-            o = replace(o, inputs=ins)
+            if ins != o.inputs:
+                o = o.evolve(inputs=ins)
             target = None
             if o.kind in FUSABLE and not o.zero:
                 for i in ins:
@@ -145,8 +161,7 @@ class OpGraph:
                 order.append(o.name)
                 continue
             other_reads = o.read_bytes - target.write_bytes if len(o.inputs) > 1 else 0.0
-            merged = replace(
-                target,
+            merged = target.evolve(
                 flops=target.flops + o.flops,
                 read_bytes=target.read_bytes + max(other_reads, 0.0),
                 write_bytes=o.write_bytes,
@@ -178,10 +193,10 @@ class OpGraph:
                 ins = tuple(i for i in o.inputs if i not in zero)
                 if o.kind == "eltwise" and len(o.inputs) > 1 and len(ins) <= 1:
                     # add with constant-zero operands: an identity, free
-                    keep.append(replace(o, inputs=ins, flops=0.0, read_bytes=0.0, write_bytes=0.0, kind="memory",
+                    keep.append(o.evolve(inputs=ins, flops=0.0, read_bytes=0.0, write_bytes=0.0, kind="memory",
                                         detail=o.detail + " (folded)"))
                     continue
-                keep.append(replace(o, inputs=ins))
+                keep.append(o if ins == o.inputs else o.evolve(inputs=ins))
         names = {o.name for o in keep}
         return OpGraph(keep, tuple(n for n in self.outputs if n in names), self.input_bytes, self.dtype_bytes,
                        dict(self.meta))
@@ -193,7 +208,10 @@ class OpGraph:
             if n in free:
                 return tuple(x for i in free[n].inputs for x in resolve(i))
             return (n,)
-        ops = [replace(o, inputs=tuple(dict.fromkeys(x for i in o.inputs for x in resolve(i))))
+        if not free:
+            return OpGraph(list(self.ops), self.outputs, self.input_bytes, self.dtype_bytes, dict(self.meta))
+        ops = [o.evolve(inputs=tuple(dict.fromkeys(x for i in o.inputs for x in resolve(i))))
+               if any(i in free for i in o.inputs) else o
                for o in self.ops if o.name not in free]
         outs = tuple(dict.fromkeys(x for n in self.outputs for x in resolve(n)))
         return OpGraph(ops, outs, self.input_bytes, self.dtype_bytes, dict(self.meta))
@@ -223,7 +241,7 @@ def conv_op(name: str, in_shape, out_shape, kernel: tuple[int, int], groups: int
         kind = "conv"
     return Op(name, kind, 2.0 * macs + (numel(out_shape) if bias else 0),
               numel(in_shape) * dtype_bytes, numel(out_shape) * dtype_bytes, w * dtype_bytes, tuple(inputs),
-              f"conv {kh}x{kw} {ci}->{co} g{groups} out {tuple(int(s) for s in out_shape)}")
+              f"conv {kh}x{kw} {ci}->{co} g{groups} out {tuple(int(s) for s in out_shape)}", macs=float(macs))
 
 
 def gemm_op(name: str, m: int, k: int, n: int, weight: bool, bias: bool, inputs, batch: int = 1,
@@ -233,7 +251,7 @@ def gemm_op(name: str, m: int, k: int, n: int, weight: bool, bias: bool, inputs,
     w = (k * n + (n if bias else 0)) if weight else 0
     reads = read_elems if read_elems is not None else batch * m * k + (0 if weight else batch * k * n)
     return Op(name, "gemm", flops, reads * dtype_bytes, batch * m * n * dtype_bytes, w * dtype_bytes,
-              tuple(inputs), f"gemm {batch}x{m}x{k}x{n}")
+              tuple(inputs), f"gemm {batch}x{m}x{k}x{n}", macs=float(batch * m * k * n))
 
 
 def eltwise_op(name: str, out_shape, n_inputs: int, inputs, flops_per_elem: float = 1.0, kind: str = "eltwise",

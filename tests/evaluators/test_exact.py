@@ -1,0 +1,89 @@
+"""Exact objectives of model spaces: what a config's operator graph gives equals what evaluate() measures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from hwopt.evaluators import count_macs, count_params, parse_objectives  # noqa: E402
+from hwopt.evaluators._model import ModelEvaluator  # noqa: E402
+from hwopt.hardware._features import graph_builder  # noqa: E402
+from hwopt.supernets import get_space  # noqa: E402
+
+
+@pytest.mark.parametrize("name", ["nb201", "fbnet", "ofa-mbv3", "ofa-resnet50"])
+def test_graph_macs_and_params_equal_counting_the_built_model(name):
+    space = get_space(name)
+    build = graph_builder(space)  # analytic for the first three, a torch trace for ofa-resnet50
+    for cfg in space.space.sample(3, seed=11):
+        graph = build(cfg, 1)
+        model = space.build(cfg)
+        assert graph.macs == count_macs(model, space.input_shape(cfg, 1))
+        assert graph.weight_bytes / graph.dtype_bytes == count_params(model)
+
+
+@pytest.mark.parametrize("name", ["fbnet", "ofa-mbv3"])
+def test_exact_fn_computes_what_evaluate_measures(name):
+    space = get_space(name)
+    objectives, _ = parse_objectives(["params:min", "latency@raspi4:min", "macs:min"])
+    ev = ModelEvaluator(space, [o.name for o in objectives])
+    fn, cols = ev.exact_fn(objectives)
+    assert cols == (0, 1, 2)
+    cfgs = space.space.sample(4, seed=3)
+    X = np.array([space.space.encode(c) for c in cfgs])
+    V = fn(X)
+    for cfg, row in zip(cfgs, V):
+        measured = ev.evaluate(cfg)
+        assert row == pytest.approx([measured[o.name] for o in objectives], rel=1e-12)
+    assert np.array_equal(fn(X[::-1]), V[::-1])  # cached rows come back in the asked order
+    import pickle
+
+    assert pickle.loads(pickle.dumps(ev)).exact_fn(objectives)[0](X) == pytest.approx(V)  # as process workers get it
+
+
+def test_exact_fn_offers_only_exact_columns():
+    space = get_space("fbnet")
+    objectives, _ = parse_objectives(["latency:min", "macs:min"])
+    assert ModelEvaluator(space, ["latency", "macs"]).exact_fn(objectives)[1] == (1,)
+    # fvcore's convention also counts norms and pooling, which the graph's MACs do not
+    fv = ModelEvaluator(space, ["latency", "macs"], macs_convention="fvcore")
+    assert fv.exact_fn(objectives) == (None, ())
+    # no analytic graph: a torch trace per candidate would cost more than predicting
+    resnet = get_space("ofa-resnet50")
+    objectives, _ = parse_objectives(["params:min", "macs:min"])
+    assert ModelEvaluator(resnet, ["params", "macs"]).exact_fn(objectives) == (None, ())
+
+
+def test_descriptors_and_cost_counts_of_model_spaces():
+    from hwopt.predictors import PREDICTORS, kendall_tau
+
+    space = get_space("fbnet")
+    objectives, _ = parse_objectives(["macs:min", "latency:min"])
+    assert ModelEvaluator(space, ["macs"]).cost_fn(objectives[:1]) == (None, ())  # they serve a measured latency
+    ev = ModelEvaluator(space, ["latency", "latency@raspi4"])
+    X = np.array([space.space.encode(c) for c in space.space.sample(80, seed=4)])
+    D = ev.feature_fn()(X)
+    assert D.shape == (80, 2) and np.isfinite(D).all() and abs(D.mean()) < 0.5
+    models = [space.build(space.space.decode(x)) for x in X[:5]]
+    assert np.array_equal(np.argsort(D[:5, 1]), np.argsort([count_params(m) for m in models]))
+    fn, cols = ev.cost_fn(objectives)
+    assert cols == (1,)
+    C = fn(X)
+    assert (C >= 0).all() and C.shape[0] == 80
+    # the counts carry an additive latency: fitted on 40 configs, they rank the others' roofline latency
+    fn, _ = ev.exact_fn(parse_objectives(["latency@raspi4:min"])[0])
+    y = np.log(fn(X)[:, 0])
+    model = PREDICTORS.create("additive-cost").fit(C[:40], y[:40])
+    assert kendall_tau(y[40:], model.predict(C[40:])) > 0.9
+
+
+def test_a_model_space_search_computes_exact_objectives_instead_of_predicting_them(tmp_path):
+    from hwopt.api import search
+
+    st = search(study=str(tmp_path / "s.db"), space="fbnet", objectives=["latency:min", "params:min"],
+                strategy="linas+", strategy_options={"initial": 6, "batch": 4}, budget=10, seed=0,
+                evaluator_options={"max_time_s": 0.2, "min_repeats": 3})
+    fitted = [r for r in st.rounds() if "health" in r]  # rounds after the initial random design
+    assert fitted and all(set(r["health"]) == {"latency"} for r in fitted)  # params: computed, not predicted
