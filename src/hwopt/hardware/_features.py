@@ -194,15 +194,17 @@ class GraphRows:
     """Counts of encoded configs of a model space with an analytic graph, each computed once.
 
     A predictor-in-the-loop search asks for the same candidates' exact counts round after
-    round; each config's graph is built (about a millisecond) when first asked and its MACs
-    and parameter count kept, and its per-class cost counts when those are asked for (they
-    need two runtime variants of the graph, a few milliseconds). At most ``max_rows`` configs
-    are kept per kind.
+    round; each config's graph is built once (about a millisecond) for every kind of count
+    asked for so far — MACs and parameters, per-class cost counts (these need two runtime
+    variants of the graph, a few milliseconds) — and the counts kept, for up to ``max_rows``
+    configs.
     """
 
     def __init__(self, space: Any, build: Callable[[dict, int], OpGraph], max_rows: int = 50_000):
         self.space, self.build, self.max_rows = space, build, max_rows
-        self._cache: dict[str, dict[bytes, np.ndarray]] = {"counts": {}, "classes": {}}
+        self._kinds = {"counts": (self._counts_of, 2), "classes": (self._classes_of, 6 * len(OP_CLASSES))}
+        self._asked: set[str] = set()  # kinds asked for so far: computed together from one graph
+        self._cache: dict[bytes, dict[str, np.ndarray]] = {}
 
     def _graph(self, x: np.ndarray) -> OpGraph | None:
         sp = self.space.space
@@ -228,25 +230,30 @@ class GraphRows:
                 out.append(np.bincount(kind, w, minlength=len(OP_CLASSES)))
         return np.concatenate(out)
 
-    def _rows(self, X: np.ndarray, kind: str, of: Callable[[OpGraph], np.ndarray], width: int) -> np.ndarray:
-        cache = self._cache[kind]
+    def _rows(self, X: np.ndarray, kind: str) -> np.ndarray:
+        self._asked.add(kind)
+        width = self._kinds[kind][1]
         X = np.asarray(X, dtype=np.int64).reshape(-1, self.space.space.n_var)
         out = np.full((len(X), width), np.nan)
         for i, x in enumerate(X):
             key = x.tobytes()
-            if key not in cache:
-                if len(cache) >= self.max_rows:
-                    cache.clear()
+            row = self._cache.get(key)
+            if row is None or kind not in row:
+                if row is None and len(self._cache) >= self.max_rows:
+                    self._cache.clear()
                 graph = self._graph(x)
-                cache[key] = of(graph) if graph is not None else np.full(width, np.nan)
-            out[i] = cache[key]
+                row = self._cache.setdefault(key, {})
+                for k in self._asked - set(row):
+                    of, w = self._kinds[k]
+                    row[k] = of(graph) if graph is not None else np.full(w, np.nan)
+            out[i] = row[kind]
         return out
 
     def counts(self, X: np.ndarray) -> np.ndarray:
         """``(n, 2)``: MACs and parameters (NaN for a config the space rejects)."""
-        return self._rows(X, "counts", self._counts_of, 2)
+        return self._rows(X, "counts")
 
     def class_counts(self, X: np.ndarray) -> np.ndarray:
         """``(n, 6 * classes)``: FLOPs, bytes moved and kernels per op class of the ``unfused`` and
         ``pruned`` variants (NaN where rejected)."""
-        return self._rows(X, "classes", self._classes_of, 6 * len(OP_CLASSES))
+        return self._rows(X, "classes")
