@@ -87,3 +87,17 @@ def test_a_model_space_search_computes_exact_objectives_instead_of_predicting_th
                 evaluator_options={"max_time_s": 0.2, "min_repeats": 3})
     fitted = [r for r in st.rounds() if "health" in r]  # rounds after the initial random design
     assert fitted and all(set(r["health"]) == {"latency"} for r in fitted)  # params: computed, not predicted
+
+
+@pytest.mark.parametrize("name", ["nb201", "ofa-mbv3"])  # nb201 has x*0 edges to prune, ofa-mbv3 none
+def test_graph_rows_count_as_the_graph_table_does(name):
+    from hwopt.hardware._features import GraphRows, GraphTable
+
+    space = get_space(name)
+    build = graph_builder(space)
+    cfgs = space.space.sample(12, seed=6)
+    X = np.array([space.space.encode(c) for c in cfgs])
+    rows = GraphRows(space, build)
+    table = GraphTable.from_graphs([build(c, 1) for c in cfgs])
+    assert np.allclose(rows.class_counts(X), table.class_counts())
+    assert np.array_equal(rows.counts(X)[:, 1], table.weight_bytes / 4)
