@@ -179,7 +179,7 @@ class ModelEvaluator(Evaluator):
         rows = self._graph_rows
         if rows is None:
             return None
-        ref = np.log(rows.counts(self._reference_rows()))
+        ref = np.log(rows.counts(self._reference_rows))
         mean, sd = np.nanmean(ref, axis=0), np.nanstd(ref, axis=0)
         sd = np.where(sd > 0, sd, 1.0)
         return lambda X: np.nan_to_num((np.log(rows.counts(X)) - mean) / sd)
@@ -193,12 +193,13 @@ class ModelEvaluator(Evaluator):
         cols = tuple(j for j, o in enumerate(objectives) if o.name == "latency")
         if rows is None or not cols:
             return None, ()
-        used = np.nanmax(rows.class_counts(self._reference_rows()), axis=0) > 0
+        used = np.nanmax(rows.class_counts(self._reference_rows), axis=0) > 0
         return (lambda X: np.nan_to_num(rows.class_counts(X)[:, used])), cols
 
-    def _reference_rows(self, n: int = 200) -> np.ndarray:
-        """Encodings of a fixed random sample of the space: the scale of its counts."""
-        return np.array([self.space.encode(c) for c in self.space.sample(n, seed=0)])
+    @cached_property
+    def _reference_rows(self) -> np.ndarray:
+        """Encodings of a fixed random sample of 200 configs: the scale of the space's counts."""
+        return np.array([self.space.encode(c) for c in self.space.sample(200, seed=0)])
 
     def _graph_counts_that_match(self, build, samples: int = 3) -> set[str]:
         """Which of macs / params (requested ones) the graph gives exactly as ``evaluate`` counts them."""

@@ -38,6 +38,20 @@ def spec_seconds(F: np.ndarray, kind: str) -> np.ndarray:
     return F[:, :N_CLASSES].sum(1) + F[:, NOPS_COL] * OVERHEAD_S.get(kind, 5e-6)
 
 
+#: the runtime variants whose per-class counts are cost counts (and descriptors)
+COUNTED_VARIANTS = ("unfused", "pruned")
+
+
+def _per_class(row: np.ndarray, kind: np.ndarray, flops: np.ndarray, moved: np.ndarray, n: int) -> np.ndarray:
+    """``(n, 3 * classes)``: FLOPs, bytes moved and kernel count per op class, summed per row."""
+    cols = []
+    for w in (flops, moved, np.ones(len(kind))):
+        M = np.zeros((n, len(OP_CLASSES)))
+        np.add.at(M, (np.asarray(row, dtype=np.int64), np.asarray(kind, dtype=np.int64)), w)
+        cols.append(M)
+    return np.hstack(cols)
+
+
 def graph_variant(graph: OpGraph, variant: str) -> OpGraph:
     """The graph as runtime ``variant`` (one of VARIANTS) runs it."""
     if variant == "unfused":
@@ -92,7 +106,7 @@ class GraphTable:
         """``(n, 7)`` hardware-independent log counts: FLOPs, bytes moved and kernels of the
         ``unfused`` and ``pruned`` variants, and weight bytes (predictor features for search)."""
         cols = []
-        for v in ("unfused", "pruned"):
+        for v in COUNTED_VARIANTS:
             a = self.ops[v]
             cols += [np.bincount(a["row"], weights=a["flops"], minlength=self.n),
                      np.bincount(a["row"], weights=a["bytes"], minlength=self.n),
@@ -103,15 +117,8 @@ class GraphTable:
     def class_counts(self) -> np.ndarray:
         """``(n, 6 * classes)`` FLOPs, bytes moved and kernels per operator class of the
         ``unfused`` and ``pruned`` variants: the terms an additive latency model weighs."""
-        cols = []
-        for v in ("unfused", "pruned"):
-            a = self.ops[v]
-            kind = a["kind"].astype(np.int64)
-            for w in (a["flops"], a["bytes"], np.ones(len(a))):
-                M = np.zeros((self.n, len(OP_CLASSES)))
-                np.add.at(M, (a["row"], kind), w)
-                cols.append(M)
-        return np.hstack(cols)
+        return np.hstack([_per_class(self.ops[v]["row"], self.ops[v]["kind"], self.ops[v]["flops"],
+                                     self.ops[v]["bytes"], self.n) for v in COUNTED_VARIANTS])
 
     def spec_latency_s(self, target: HardwareTarget, dtype: str = "fp32", variant: str = "fused") -> np.ndarray:
         return spec_seconds(self.features(target, dtype, variant), target.kind)
@@ -223,11 +230,10 @@ class GraphRows:
         """As :meth:`GraphTable.class_counts` for one graph."""
         out = []
         fused = None if any(o.zero for o in graph.ops) else graph_variant(graph, "fused")
-        for v in ("unfused", "pruned"):  # with no x*0 to fold, pruning leaves the fused graph
+        for v in COUNTED_VARIANTS:  # with no x*0 to fold, pruning leaves the fused graph
             ops = graph_variant(graph, v).ops if v == "unfused" or fused is None else fused.ops
-            kind = np.array([OP_CLASSES.index(o.kind) for o in ops], dtype=np.int64)
-            for w in (np.array([o.flops for o in ops]), np.array([o.bytes for o in ops]), np.ones(len(ops))):
-                out.append(np.bincount(kind, w, minlength=len(OP_CLASSES)))
+            kind = [OP_CLASSES.index(o.kind) for o in ops]
+            out.append(_per_class(np.zeros(len(ops)), kind, [o.flops for o in ops], [o.bytes for o in ops], 1)[0])
         return np.concatenate(out)
 
     def _rows(self, X: np.ndarray, kind: str) -> np.ndarray:
