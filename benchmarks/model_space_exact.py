@@ -12,6 +12,8 @@ under a measured latency (``ModelEvaluator.exact_fn`` / ``feature_fn`` / ``cost_
 2. ``linas+`` strategy time with and without them, on a stand-in for a measured latency (the
    roofline latency on ``--hardware`` times a deterministic log-normal error, ``--noise``)
    searched against exact MACs, maximised as a stand-in for accuracy. Nothing is trained or timed on a device.
+3. Time of one cost-model estimate per ofa-mbv3 config, and of ``linas+``'s one-off set-up over
+   the 15,625 configs of the ``nb201`` model space.
 
     python benchmarks/model_space_exact.py --budget 300 --seeds 3
 """
@@ -121,6 +123,29 @@ def search_table(space: str, hardware: str, noise: float, budget: int, seeds: in
         print(f"| {name} | {secs:.1f} | {secs / budget * 100:.1f} | {np.mean(hvs):.4f} ± {np.std(hvs):.4f} |")
 
 
+def timings() -> None:
+    """Per-config cost of a cost-model estimate, and linas+'s one-off set-up on an enumerable space."""
+    from hwopt.hardware import cost_metric
+
+    ms = get_space("ofa-mbv3")
+    cfgs = ms.space.sample(200, seed=1)
+    cost_metric(ms, cfgs[0], "latency@raspi4")  # catalog and imports loaded once
+    t0 = time.perf_counter()
+    for c in cfgs:
+        cost_metric(ms, c, "latency@raspi4")
+    print(f"\ncost_metric latency@raspi4: {(time.perf_counter() - t0) / len(cfgs) * 1e3:.1f} ms per ofa-mbv3 config")
+    nb = get_space("nb201")
+    objectives, _ = parse_objectives(["latency:min", "macs:min"])
+    ev = ModelEvaluator(nb, ["latency", "macs"])
+    exact, cols = ev.exact_fn(objectives)
+    costs, cost_cols = ev.cost_fn(objectives)
+    problem = Problem(nb.space, 2, objective_names=["latency", "macs"], exact=exact, exact_columns=cols,
+                      features=ev.feature_fn(), cost_counts=costs, cost_columns=cost_cols)
+    t0 = time.perf_counter()
+    get_strategy("linas+", seed=0).setup(problem)
+    print(f"linas+ set-up over the nb201 model space (latency measured, MACs exact): {time.perf_counter() - t0:.1f} s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--space", default="ofa-mbv3")
@@ -131,6 +156,7 @@ def main() -> None:
     args = ap.parse_args()
     predictor_table()
     search_table(args.space, args.hardware, args.noise, args.budget, args.seeds)
+    timings()
 
 
 if __name__ == "__main__":
