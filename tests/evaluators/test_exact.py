@@ -101,3 +101,21 @@ def test_graph_rows_count_as_the_graph_table_does(name):
     table = GraphTable.from_graphs([build(c, 1) for c in cfgs])
     assert np.allclose(rows.class_counts(X), table.class_counts())
     assert np.array_equal(rows.counts(X)[:, 1], table.weight_bytes / 4)
+
+
+@pytest.mark.parametrize("name", ["fbnet", "ofa-mbv3"])
+def test_counting_by_segments_equals_counting_the_whole_graph(name):
+    """Spaces whose graph is a chain of segments are counted segment by segment (each distinct
+    segment built once); the sums must be exactly the whole graph's counts."""
+    from hwopt.hardware._features import GraphRows, graph_segments
+
+    space = get_space(name)
+    assert graph_segments(space) is not None
+    cfgs = space.space.sample(40, seed=11)
+    X = np.array([space.space.encode(c) for c in cfgs])
+    by_segments = GraphRows(space, graph_builder(space))
+    whole = GraphRows(space, graph_builder(space))
+    whole._segments = None
+    assert np.array_equal(by_segments.class_counts(X), whole.class_counts(X))
+    assert np.array_equal(by_segments.counts(X), whole.counts(X))
+    assert len(by_segments._segment_cache) < 40 * 20  # segments shared between configs are built once

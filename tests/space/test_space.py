@@ -61,6 +61,20 @@ def test_canonical_matrix_matches_canonical_configs():
         assert [v == -1 for v in row[:8]] == [v is None for v in canon["ks"]]
 
 
+def test_memoised_activity_equals_evaluating_each_condition():
+    """Activity is memoised per value of what a condition reads; it must not change any canonical form."""
+    sp = ofa_like()
+    fresh = ofa_like()
+    for cfg in sp.sample(300, seed=9):
+        fresh._active_cache.clear()
+        assert sp.canonical(cfg) == fresh.canonical(cfg)
+    # a condition that tells 1 from "1" apart: so must the memo
+    flag = SearchSpace([Categorical("a", [1, "1"]), Integer("b", 0, 3, active_when="a == 1")])
+    assert flag.canonical({"a": 1, "b": 2})["b"] == 2
+    assert flag.canonical({"a": "1", "b": 2})["b"] is None
+    assert flag.canonical({"a": 1, "b": 3})["b"] == 3
+
+
 def test_nested_condition_inherits_inactivity():
     sp = SearchSpace([
         Categorical("use_se", [False, True]),

@@ -141,6 +141,29 @@ ANALYTIC_GRAPHS = Registry("analytic graph")
 ANALYTIC_GRAPHS.register("ofa-mbv3", "hwopt.hardware.graph._mbv3:mbv3_graph", "elastic MobileNetV3 sub-networks")
 
 
+#: spaces whose graph is a chain of segments with additive counts: space name -> "module:object"
+#: with ``keys(space, config)`` (hashable segment keys) and ``graph(space, key, input_shape)``
+#: (the segment's OpGraph and output shape), so each distinct segment is built once
+GRAPH_SEGMENTS = Registry("graph segments")
+GRAPH_SEGMENTS.register("ofa-mbv3", "hwopt.hardware.graph._mbv3:MBV3_SEGMENTS", "stem, one per block, head")
+
+
+class _SpaceSegments:
+    """A space's own ``graph_segments`` / ``segment_graph`` methods, in the registry's form."""
+
+    def __init__(self, space: Any):
+        self.keys = lambda _, cfg: space.graph_segments(cfg)
+        self.graph = lambda _, key, shape: space.segment_graph(key, shape)
+
+
+def graph_segments(space: Any) -> Any | None:
+    """How to count ``space`` segment by segment (its own methods or a registered entry), or None."""
+    if hasattr(space, "graph_segments") and hasattr(space, "segment_graph"):
+        return _SpaceSegments(space)
+    name = getattr(space, "name", None)
+    return GRAPH_SEGMENTS.get(name) if name in GRAPH_SEGMENTS else None
+
+
 def analytic_graph_builder(space: Any) -> Callable[[dict, int], OpGraph] | None:
     """The space's analytic graph builder (about a millisecond per config, no model built), or
     None when only a torch trace of the built model gives its graph."""
@@ -204,7 +227,8 @@ class GraphRows:
     round; each config's graph is built once (about a millisecond) for every kind of count
     asked for so far — MACs and parameters, per-class cost counts (these need two runtime
     variants of the graph, a few milliseconds) — and the counts kept, for up to ``max_rows``
-    configs.
+    configs. A space whose graph is a chain of segments (:func:`graph_segments`) is counted
+    segment by segment instead, each distinct segment built once: tens of microseconds per config.
     """
 
     def __init__(self, space: Any, build: Callable[[dict, int], OpGraph], max_rows: int = 50_000):
@@ -212,6 +236,29 @@ class GraphRows:
         self._kinds = {"counts": (self._counts_of, 2), "classes": (self._classes_of, 6 * len(OP_CLASSES))}
         self._asked: set[str] = set()  # kinds asked for so far: computed together from one graph
         self._cache: dict[bytes, dict[str, np.ndarray]] = {}
+        self._segments = graph_segments(space)
+        self._segment_cache: dict[tuple, tuple[dict[str, np.ndarray], tuple[int, ...]]] = {}
+
+    def _by_segments(self, x: np.ndarray) -> dict[str, np.ndarray] | None:
+        """Every kind of count of one config as the sum over its segments, each segment's counts
+        computed once (a few microseconds per config instead of milliseconds)."""
+        sp = self.space.space
+        try:
+            cfg = sp.decode(x)
+            keys = self._segments.keys(self.space, cfg)  # validates the config
+        except Exception:  # noqa: BLE001 - a config the space rejects has no counts
+            return None
+        shape = tuple(self.space.input_shape(cfg, 1))
+        total = {k: np.zeros(w) for k, (_, w) in self._kinds.items()}
+        for key in keys:
+            hit = self._segment_cache.get((key, shape))
+            if hit is None:
+                graph, out_shape = self._segments.graph(self.space, key, shape)
+                hit = self._segment_cache[(key, shape)] = ({k: of(graph) for k, (of, _) in self._kinds.items()}, out_shape)
+            for k, v in hit[0].items():
+                total[k] += v
+            shape = hit[1]
+        return total
 
     def _graph(self, x: np.ndarray) -> OpGraph | None:
         sp = self.space.space
@@ -244,6 +291,10 @@ class GraphRows:
         for i, x in enumerate(X):
             key = x.tobytes()
             row = self._cache.get(key)
+            if row is None and self._segments is not None:
+                if len(self._cache) >= self.max_rows:
+                    self._cache.clear()
+                row = self._cache[key] = self._by_segments(x) or {k: np.full(w, np.nan) for k, (_, w) in self._kinds.items()}
             if row is None or kind not in row:
                 if row is None and len(self._cache) >= self.max_rows:
                     self._cache.clear()

@@ -17,7 +17,7 @@ import numpy as np
 
 from hwopt.errors import SpaceError
 from hwopt.space._expr import Expression
-from hwopt.space._params import Parameter
+from hwopt.space._params import Parameter, _key
 
 Config = dict[str, Any]
 
@@ -87,6 +87,8 @@ class SearchSpace:
         self.xu = np.concatenate([[p.n_levels - 1] * p.width for p in self.parameters]).astype(np.int64)
         self.ordinal = np.concatenate([[p.ordinal] * p.width for p in self.parameters]).astype(bool)
         self._mask_cache: dict[tuple, np.ndarray] = {}
+        self._deps = {name: sorted(e.names - {"i"}) for name, e in self._conditions.items()}
+        self._active_cache: dict[tuple, Any] = {}
 
     # ------------------------------------------------------------------ basics
     def __getitem__(self, name: str) -> Parameter:
@@ -159,9 +161,26 @@ class SearchSpace:
 
     # ------------------------------------------------------------------ activity
     def _active(self, p: Parameter, env: dict[str, Any]) -> list[bool] | bool:
+        """Activity of ``p`` given the canonical values in ``env``; memoised per value of the
+        parameters its condition reads, since interpreting the expression per config and element
+        dominated hashing (a search hashes tens of thousands of candidates per round)."""
         expr = self._conditions.get(p.name)
         if expr is None:
             return [True] * p.length if p.length else True
+        key = (p.name,) + tuple(_frozen(env.get(n)) for n in self._deps[p.name])
+        try:
+            hit = self._active_cache.get(key)
+        except TypeError:  # an unhashable value: evaluate without the memo
+            hit = self._evaluate_active(p, expr, env)
+            return list(hit) if p.length else hit
+        if hit is None:
+            if len(self._active_cache) >= 100_000:
+                self._active_cache.clear()
+            hit = self._active_cache[key] = self._evaluate_active(p, expr, env)
+        return list(hit) if p.length else hit
+
+    def _evaluate_active(self, p: Parameter, expr: Expression, env: dict[str, Any]) -> tuple[bool, ...] | bool:
+        """Interpret ``p``'s condition (per element of a list parameter)."""
 
         def ok(extra: dict[str, Any]) -> bool:
             try:
@@ -170,7 +189,7 @@ class SearchSpace:
                 return False
 
         if p.length:
-            return [ok({"i": i}) for i in range(p.length)]
+            return tuple(ok({"i": i}) for i in range(p.length))
         return ok({})
 
     def canonical(self, config: Any) -> Config:
@@ -294,6 +313,13 @@ class SearchSpace:
         if self.constraints:
             out["constraints"] = list(self.constraints)
         return out
+
+
+def _frozen(v: Any) -> Any:
+    """A hashable identity of a config value (lists become tuples; 1 and True stay apart)."""
+    if isinstance(v, list):
+        return tuple(None if e is None else _key(e) for e in v)
+    return None if v is None else _key(v)
 
 
 def _json_default(obj: Any) -> Any:

@@ -73,21 +73,39 @@ class FBNetSpace(ImageModelSpace):
         from hwopt.hardware.graph import GraphBuilder
 
         g = GraphBuilder(self.input_shape(config, batch_size), dtype_bytes)
-        x = g.act(g.bn(g.conv(g.input, _STEM, 3)))
-        for op, (c_in, c_out, s) in zip(config["ops"], _layers()):
-            if op == "skip":
-                if c_in != c_out or s != 1:
-                    x = g.bn(g.conv(x, c_out, 1, stride=s, pad=0))
-                continue
-            k, e, groups = _parse_op(op)
-            mid = c_in * e
-            y = g.act(g.bn(g.conv(x, mid, 1, pad=0, groups=groups)))
-            y = g.act(g.bn(g.conv(y, mid, k, stride=s, groups=mid)))
-            y = g.bn(g.conv(y, c_out, 1, pad=0, groups=groups))
-            x = g.add(x, y) if (c_in == c_out and s == 1) else y
-        x = g.act(g.bn(g.conv(x, _HEAD, 1, pad=0)))
-        x = g.linear(g.global_pool(x), self.num_classes)
+        x = g.input
+        for seg in self.graph_segments(config):
+            x = self._segment(g, x, seg)
         return g.graph(x)
+
+    def graph_segments(self, config: Config) -> list[tuple]:
+        """The graph as a chain of segment keys (stem, one per layer, head) whose counts add up."""
+        ops = self.space.validate(config)["ops"]
+        return [("stem",)] + [("layer", op, *shape) for op, shape in zip(ops, _layers())] + [("head",)]
+
+    def segment_graph(self, seg: tuple, input_shape: tuple[int, ...], dtype_bytes: int = 4):
+        """One segment on its own and its output shape (input from a free stand-in producer)."""
+        from hwopt.hardware.graph import GraphBuilder
+
+        g = GraphBuilder(input_shape, dtype_bytes)
+        y = self._segment(g, g.input if seg[0] == "stem" else g.external(g.input), seg)
+        return g.graph(y), y[1]
+
+    def _segment(self, g, x, seg: tuple):
+        if seg[0] == "stem":
+            return g.act(g.bn(g.conv(x, _STEM, 3)))
+        if seg[0] == "head":
+            x = g.act(g.bn(g.conv(x, _HEAD, 1, pad=0)))
+            return g.linear(g.global_pool(x), self.num_classes)
+        _, op, c_in, c_out, s = seg
+        if op == "skip":
+            return g.bn(g.conv(x, c_out, 1, stride=s, pad=0)) if c_in != c_out or s != 1 else x
+        k, e, groups = _parse_op(op)
+        mid = c_in * e
+        y = g.act(g.bn(g.conv(x, mid, 1, pad=0, groups=groups)))
+        y = g.act(g.bn(g.conv(y, mid, k, stride=s, groups=mid)))
+        y = g.bn(g.conv(y, c_out, 1, pad=0, groups=groups))
+        return g.add(x, y) if (c_in == c_out and s == 1) else y
 
 
 def _build_model(ops: list[str], num_classes: int):

@@ -37,6 +37,12 @@ class GraphBuilder:
         self._shape = (n, c_out, ho, wo)
         return self._add(conv_op(self._name("conv"), x[1], self._shape, (k, k), groups, bias, x[0], self.dtype_bytes))
 
+    def external(self, x: Tensor) -> Tensor:
+        """``x`` as the output of a free stand-in op: a segment built on its own sees a producer
+        where the whole graph has one (``without_free`` drops it again)."""
+        self._shape = x[1]
+        return self._add(Op(self._name("external"), "memory", 0.0, 0.0, 0.0, 0.0, x[0], "external"))
+
     def bn(self, x: Tensor) -> Tensor:
         self._shape = x[1]
         return self._add(eltwise_op(self._name("bn"), x[1], 1, x[0], 2.0, "norm", dtype_bytes=self.dtype_bytes,

@@ -2,41 +2,79 @@
 
 Mirrors ``hwopt.supernets._mbv3_nn.static_subnet`` op by op (tests compare it with the traced
 module), so tables of thousands of OFA sub-networks get their graphs in milliseconds each.
+The graph is a chain of segments (stem, one per block, head) whose counts add up to the
+whole graph's; a search that needs the counts of tens of thousands of candidates builds each
+distinct segment once (:data:`MBV3_SEGMENTS`, used by ``hwopt.hardware._features.GraphRows``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from hwopt.hardware.graph._build import GraphBuilder
+from hwopt.hardware.graph._build import GraphBuilder, Tensor
 from hwopt.hardware.graph._ops import OpGraph
+
+_ACTS = {"relu": "ReLU", "h_swish": "Hardswish", "h_sigmoid": "Hardsigmoid"}
+
+
+def mbv3_segments(space: Any, config: dict) -> list[tuple]:
+    """The sub-network as a chain of segment keys: ``("stem",)``, one ``("block", ...)`` per
+    active block (its build arguments) and ``("head",)``."""
+    arch = space.arch
+    cfg = space.space.validate(config)
+    segs: list[tuple] = [("stem",), ("block", arch.first_block, 3, 1, arch.stem, arch.first_act, 0, False,
+                                     arch.stem == arch.first_block)]
+    for _, c_in, c_out, stride, k, e, a, se, res in arch.blocks(cfg):
+        mid = arch.mid_channels(c_in, e)
+        segs.append(("block", c_out, k, stride, mid, a, arch.se_channels(mid) if se else 0, True, res))
+    segs.append(("head",))
+    return segs
+
+
+def _segment(space: Any, g: GraphBuilder, x: Tensor, seg: tuple) -> Tensor:
+    arch = space.arch
+    if seg[0] == "stem":
+        return g.act(g.bn(g.conv(x, arch.stem, 3, stride=arch.stem_stride, pad=1)), _ACTS["h_swish"])
+    if seg[0] == "head":
+        x = g.act(g.bn(g.conv(x, arch.final_expand, 1, pad=0)), _ACTS["h_swish"])
+        x = g.mean(g.mean(x, 3), 2)
+        x = g.act(g.conv(x, arch.last_channel, 1, pad=0), _ACTS["h_swish"])
+        return g.linear(x, arch.n_classes)
+    _, c_out, k, stride, mid, a, se_mid, expand, residual = seg
+    y = g.act(g.bn(g.conv(x, mid, 1, pad=0)), _ACTS[a]) if expand else x
+    y = g.act(g.bn(g.conv(y, mid, k, stride=stride, groups=mid)), _ACTS[a])
+    if se_mid > 0:
+        s = g.mean(g.mean(y, 3), 2)
+        s = g.act(g.conv(s, se_mid, 1, pad=0, bias=True))
+        s = g.act(g.conv(s, mid, 1, pad=0, bias=True), "Hardsigmoid")
+        y = g.mul(y, s)
+    y = g.bn(g.conv(y, c_out, 1, pad=0))
+    return g.add(x, y) if residual else y
 
 
 def mbv3_graph(space: Any, config: dict, batch_size: int = 1, dtype_bytes: int = 4) -> OpGraph:
-    arch = space.arch
-    cfg = space.space.validate(config)
-    g = GraphBuilder(space.input_shape(cfg, batch_size), dtype_bytes)
+    g = GraphBuilder(space.input_shape(space.space.validate(config), batch_size), dtype_bytes)
+    x = g.input
+    for seg in mbv3_segments(space, config):
+        x = _segment(space, g, x, seg)
+    return g.graph(x)
 
-    def act(x, name):
-        return g.act(x, {"relu": "ReLU", "h_swish": "Hardswish", "h_sigmoid": "Hardsigmoid"}[name])
 
-    def block(x, c_out, k, stride, mid, a, se_mid, expand, residual):
-        y = act(g.bn(g.conv(x, mid, 1, pad=0)), a) if expand else x
-        y = act(g.bn(g.conv(y, mid, k, stride=stride, groups=mid)), a)
-        if se_mid > 0:
-            s = g.mean(g.mean(y, 3), 2)
-            s = g.act(g.conv(s, se_mid, 1, pad=0, bias=True))
-            s = g.act(g.conv(s, mid, 1, pad=0, bias=True), "Hardsigmoid")
-            y = g.mul(y, s)
-        y = g.bn(g.conv(y, c_out, 1, pad=0))
-        return g.add(x, y) if residual else y
+def mbv3_segment_graph(space: Any, seg: tuple, input_shape: tuple[int, ...],
+                       dtype_bytes: int = 4) -> tuple[OpGraph, tuple[int, ...]]:
+    """One segment on its own, and its output shape. Its input comes from a stand-in producer
+    (a free op) except for the stem, as in the whole graph, so fusion decides as it would there."""
+    g = GraphBuilder(input_shape, dtype_bytes)
+    x = g.input if seg[0] == "stem" else g.external(g.input)
+    y = _segment(space, g, x, seg)
+    return g.graph(y), y[1]
 
-    x = act(g.bn(g.conv(g.input, arch.stem, 3, stride=arch.stem_stride, pad=1)), "h_swish")
-    x = block(x, arch.first_block, 3, 1, arch.stem, arch.first_act, 0, False, arch.stem == arch.first_block)
-    for _, c_in, c_out, stride, k, e, a, se, res in arch.blocks(cfg):
-        mid = arch.mid_channels(c_in, e)
-        x = block(x, c_out, k, stride, mid, a, arch.se_channels(mid) if se else 0, True, res)
-    x = act(g.bn(g.conv(x, arch.final_expand, 1, pad=0)), "h_swish")
-    x = g.mean(g.mean(x, 3), 2)
-    x = act(g.conv(x, arch.last_channel, 1, pad=0), "h_swish")
-    return g.graph(g.linear(x, arch.n_classes))
+
+class _Segments:
+    """What :class:`hwopt.hardware._features.GraphRows` needs to count a space by segments."""
+
+    keys = staticmethod(mbv3_segments)
+    graph = staticmethod(mbv3_segment_graph)
+
+
+MBV3_SEGMENTS = _Segments()
