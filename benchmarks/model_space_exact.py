@@ -12,8 +12,9 @@ under a measured latency (``ModelEvaluator.exact_fn`` / ``feature_fn`` / ``cost_
 2. ``linas+`` strategy time with and without them, on a stand-in for a measured latency (the
    roofline latency on ``--hardware`` times a deterministic log-normal error, ``--noise``)
    searched against exact MACs, maximised as a stand-in for accuracy. Nothing is trained or timed on a device.
-3. Time of one cost-model estimate per ofa-mbv3 config, and of ``linas+``'s one-off set-up over
-   the 15,625 configs of the ``nb201`` model space.
+3. Time of one cost-model estimate per ofa-mbv3 config, of a graph by torch trace and
+   analytically (ofa-mbv3, ofa-resnet50), of counting by segments, and of ``linas+``'s one-off
+   set-up over the 15,625 configs of the ``nb201`` model space.
 
     python benchmarks/model_space_exact.py --budget 300 --seeds 3
 """
@@ -134,6 +135,29 @@ def timings() -> None:
     for c in cfgs:
         cost_metric(ms, c, "latency@raspi4")
     print(f"\ncost_metric latency@raspi4: {(time.perf_counter() - t0) / len(cfgs) * 1e3:.1f} ms per ofa-mbv3 config")
+    from hwopt.hardware._features import GraphRows, graph_builder
+    from hwopt.hardware.graph import from_torch
+
+    for name in ("ofa-mbv3", "ofa-resnet50"):
+        space = get_space(name)
+        cfgs = space.space.sample(10, seed=2)
+        build = graph_builder(space)
+        from_torch(space.architecture(cfgs[0]), space.input_shape(cfgs[0], 1))  # torch warmed up
+        t0 = time.perf_counter()
+        for c in cfgs:
+            from_torch(space.architecture(c), space.input_shape(c, 1))
+        traced = (time.perf_counter() - t0) / len(cfgs)
+        t0 = time.perf_counter()
+        for c in cfgs:
+            build(c, 1)
+        analytic = (time.perf_counter() - t0) / len(cfgs)
+        rows = GraphRows(space, build)
+        X = np.array([space.space.encode(c) for c in space.space.sample(3000, seed=3)])
+        t0 = time.perf_counter()
+        rows.class_counts(X)
+        per = (time.perf_counter() - t0) / len(X)
+        print(f"{name} graph: torch trace {traced * 1e3:.0f} ms, analytic {analytic * 1e3:.2f} ms per config; "
+              f"counts of 3,000 new configs by segments {per * 1e3:.3f} ms per config")
     nb = get_space("nb201")
     objectives, _ = parse_objectives(["latency:min", "macs:min"])
     ev = ModelEvaluator(nb, ["latency", "macs"])
@@ -153,10 +177,15 @@ def main() -> None:
     ap.add_argument("--noise", type=float, default=0.05)
     ap.add_argument("--budget", type=int, default=300)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--parts", default="predictors,search,timings", help="comma-separated subset to run")
     args = ap.parse_args()
-    predictor_table()
-    search_table(args.space, args.hardware, args.noise, args.budget, args.seeds)
-    timings()
+    parts = set(args.parts.split(","))
+    if "predictors" in parts:
+        predictor_table()
+    if "search" in parts:
+        search_table(args.space, args.hardware, args.noise, args.budget, args.seeds)
+    if "timings" in parts:
+        timings()
 
 
 if __name__ == "__main__":

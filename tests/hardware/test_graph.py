@@ -133,21 +133,20 @@ def test_onnx_graph_matches_torch(tmp_path):
     assert len(a.ops) == len(b.ops)
 
 
-def test_ofa_mbv3_analytic_graph_equals_traced_graph():
+@pytest.mark.parametrize("name", ["ofa-mbv3", "ofa-resnet50"])
+def test_ofa_analytic_graph_equals_traced_graph(name):
     pytest.importorskip("torch")
     from hwopt.hardware._features import graph_builder
     from hwopt.hardware.graph import from_torch
-    from hwopt.supernets import SPACES, get_space
+    from hwopt.supernets import get_space
 
-    if "ofa-mbv3" not in SPACES:
-        pytest.skip("ofa-mbv3 space not available")
-    space = get_space("ofa-mbv3")
+    space = get_space(name)
     build = graph_builder(space)
     for cfg in space.space.sample(2, seed=5):
         traced = from_torch(space.architecture(cfg), space.input_shape(cfg, 1))
         analytic = build(cfg, 1)
         assert analytic.meta["tracer"] == "analytic"
-        for f in (lambda g: g, lambda g: g.fused()):
+        for f in (lambda g: g, lambda g: g.fused(), lambda g: g.pruned().fused()):
             assert f(traced).by_class() == f(analytic).by_class()
         assert traced.weight_bytes == analytic.weight_bytes
         assert traced.peak_activation_bytes() == analytic.peak_activation_bytes()

@@ -139,6 +139,7 @@ class GraphTable:
 #: analytic graph builders for spaces defined elsewhere: space name -> "module:function"
 ANALYTIC_GRAPHS = Registry("analytic graph")
 ANALYTIC_GRAPHS.register("ofa-mbv3", "hwopt.hardware.graph._mbv3:mbv3_graph", "elastic MobileNetV3 sub-networks")
+ANALYTIC_GRAPHS.register("ofa-resnet50", "hwopt.hardware.graph._resnet:resnet_graph", "elastic ResNet-50 sub-networks")
 
 
 #: spaces whose graph is a chain of segments with additive counts: space name -> "module:object"
@@ -146,6 +147,7 @@ ANALYTIC_GRAPHS.register("ofa-mbv3", "hwopt.hardware.graph._mbv3:mbv3_graph", "e
 #: (the segment's OpGraph and output shape), so each distinct segment is built once
 GRAPH_SEGMENTS = Registry("graph segments")
 GRAPH_SEGMENTS.register("ofa-mbv3", "hwopt.hardware.graph._mbv3:MBV3_SEGMENTS", "stem, one per block, head")
+GRAPH_SEGMENTS.register("ofa-resnet50", "hwopt.hardware.graph._resnet:RESNET_SEGMENTS", "stem, one per bottleneck, head")
 
 
 class _SpaceSegments:

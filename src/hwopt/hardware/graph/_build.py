@@ -78,10 +78,18 @@ class GraphBuilder:
         d = self.dtype_bytes
         return self._add(Op(name, "reduce", float(numel(x[1])), numel(x[1]) * d, numel(shape) * d, 0.0, x[0], "mean"))
 
-    def pool(self, x: Tensor, k: int, stride: int, pad: int) -> Tensor:
+    def pool(self, x: Tensor, k: int, stride: int, pad: int, detail: str = "AvgPool2d", ceil: bool = False) -> Tensor:
+        """A ``k``×``k`` pooling window (average or max: the same counts); ``ceil`` as ``ceil_mode``."""
         n, c, h, w = x[1]
-        self._shape = (n, c, (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1)
-        return self._add(pool_op(self._name("pool"), x[1], self._shape, k * k, x[0], self.dtype_bytes, "AvgPool2d"))
+
+        def out(size: int) -> int:
+            if not ceil:
+                return (size + 2 * pad - k) // stride + 1
+            o = -(-(size + 2 * pad - k) // stride) + 1
+            return o - 1 if (o - 1) * stride >= size + pad else o  # the last window starts inside
+
+        self._shape = (n, c, out(h), out(w))
+        return self._add(pool_op(self._name("pool"), x[1], self._shape, k * k, x[0], self.dtype_bytes, detail))
 
     def global_pool(self, x: Tensor) -> Tensor:
         n, c, h, w = x[1]
