@@ -152,13 +152,12 @@ def load_model_graph(model: Any, batch_size: int = 1, dtype: str = "fp32", input
     if isinstance(model, str):
         from hwopt.supernets import get_space
 
+        from hwopt.hardware._features import graph_builder
+
         space = get_space(model)
         if config is None:
             raise ConfigError(f"model space {model!r} needs a config (--config JSON or arch string)")
-        cfg = space.parse_config(config)
-        if hasattr(space, "op_graph"):
-            return space.op_graph(cfg, batch_size, width)
-        return from_torch(space.build(cfg), space.input_shape(cfg, batch_size), width)
+        return graph_builder(space)(space.parse_config(config), batch_size, width)
     if input_shape is None:
         raise ConfigError("estimating a torch module needs input_shape")
     return from_torch(model, (batch_size, *tuple(input_shape)[1:]), width)
@@ -199,9 +198,7 @@ def cost_metric(model_space: Any, config: Any, metric: str, batch_size: int = 1,
     target = resolve_hardware(hw, *hardware_files)
     cfg = model_space.space.validate(config)
     width = DTYPE_BYTES.get(dtype, 4)
-    build = graph_builder(model_space)
-    graph = build(cfg, batch_size) if width == 4 else load_model_graph(model_space.name, batch_size, dtype,
-                                                                       config=cfg)
+    graph = graph_builder(model_space)(cfg, batch_size, width)
     value = getattr(estimate_graph(graph, target, batch_size, dtype, calibration), COST_METRICS[name])
     if value is None:
         raise ConfigError(f"hardware {target.name!r} has no TDP in the catalog, so energy cannot be estimated")

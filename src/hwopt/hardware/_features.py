@@ -166,25 +166,26 @@ def graph_segments(space: Any) -> Any | None:
     return GRAPH_SEGMENTS.get(name) if name in GRAPH_SEGMENTS else None
 
 
-def analytic_graph_builder(space: Any) -> Callable[[dict, int], OpGraph] | None:
-    """The space's analytic graph builder (about a millisecond per config, no model built), or
-    None when only a torch trace of the built model gives its graph."""
+def analytic_graph_builder(space: Any) -> Callable[..., OpGraph] | None:
+    """The space's analytic graph builder ``build(config, batch_size, dtype_bytes=4)`` (well under
+    a millisecond per config, no model built), or None when only a torch trace of the built
+    model gives its graph."""
     if hasattr(space, "op_graph"):
-        return lambda cfg, b: space.op_graph(cfg, b)
+        return lambda cfg, b, d=4: space.op_graph(cfg, b, d)
     if space.name in ANALYTIC_GRAPHS:
         fn = ANALYTIC_GRAPHS.get(space.name)
-        return lambda cfg, b: fn(space, cfg, b)
+        return lambda cfg, b, d=4: fn(space, cfg, b, d)
     return None
 
 
-def graph_builder(space: Any) -> Callable[[dict, int], OpGraph]:
+def graph_builder(space: Any) -> Callable[..., OpGraph]:
     """The fastest way to get a config's graph: an analytic builder, else a torch trace."""
     build = analytic_graph_builder(space)
     if build is not None:
         return build
     from hwopt.hardware.graph import from_torch
 
-    return lambda cfg, b: from_torch(space.build(cfg), space.input_shape(cfg, b))
+    return lambda cfg, b, d=4: from_torch(space.build(cfg), space.input_shape(cfg, b), d)
 
 
 def cache_dir() -> Path:
