@@ -135,6 +135,13 @@ def timings() -> None:
     for c in cfgs:
         cost_metric(ms, c, "latency@raspi4")
     print(f"\ncost_metric latency@raspi4: {(time.perf_counter() - t0) / len(cfgs) * 1e3:.1f} ms per ofa-mbv3 config")
+    objectives, _ = parse_objectives(["latency@raspi4:min", "energy@raspi4:min"])
+    fn, _ = ModelEvaluator(ms, [o.name for o in objectives]).exact_fn(objectives)
+    X = np.array([ms.space.encode(c) for c in ms.space.sample(3000, seed=4)])
+    t0 = time.perf_counter()
+    fn(X)
+    print(f"exact_fn latency@raspi4 + energy@raspi4 of 3,000 new ofa-mbv3 configs (summed over segments): "
+          f"{(time.perf_counter() - t0) / len(X) * 1e3:.2f} ms per config")
     from hwopt.hardware._features import GraphRows, graph_builder
     from hwopt.hardware.graph import from_torch
 

@@ -160,14 +160,18 @@ class ModelEvaluator(Evaluator):
             return costs[key]
 
         def fn(X: np.ndarray) -> np.ndarray:
+            from hwopt.hardware._estimate import cost_metric_rows
+
             X = np.asarray(X, dtype=np.int64).reshape(-1, sp.n_var)
             counts = rows.counts(X)
             V = np.empty((len(X), len(names)))
             for k, name in enumerate(names):
                 if name in ("macs", "params"):
                     V[:, k] = counts[:, ("macs", "params").index(name)]
-                else:
-                    V[:, k] = [cost(x, name) for x in X]
+                    continue
+                summed = cost_metric_rows(rows, X, name, self.batch_size, calibration=self.calibration,
+                                          hardware_files=self.hardware_files)
+                V[:, k] = summed if summed is not None else [cost(x, name) for x in X]
             return V * signs
 
         return fn, cols

@@ -20,7 +20,8 @@ import numpy as np
 
 from hwopt.errors import ConfigError
 from hwopt.hardware._calibration import Calibration, load_calibration
-from hwopt.hardware._features import FEATURES, FLOPS_COL, NOPS_COL, WEIGHTS_COL, graph_variant, graph_variants
+from hwopt.hardware._features import (FEATURES, FLOPS_COL, NOPS_COL, VARIANTS, WEIGHTS_COL, GraphRows,
+                                      graph_variant, graph_variants, spec_seconds)
 from hwopt.hardware._roofline import DTYPE_BYTES, op_times
 from hwopt.hardware._target import HardwareTarget
 from hwopt.hardware.graph import OP_CLASSES, OpGraph
@@ -113,14 +114,10 @@ def estimate_graph(graph: OpGraph, target: HardwareTarget, batch_size: int = 1, 
         latency = sum(ms for _, ms in per_op)
         interval = (latency / SPEC_INTERVAL_FACTOR, latency * SPEC_INTERVAL_FACTOR)
         coverage = 0.8
-    peak = target.peak_flops(dtype)
-    busy_s = sum(max(o.flops / peak, o.bytes / target.bandwidth_bytes_per_s) for o in g.ops)
     power = energy = None
     if target.tdp_w:
-        idle = target.idle_w if target.idle_w is not None else IDLE_SHARE * target.tdp_w
-        u = min(max(busy_s / (latency / 1e3), 0.0), 1.0) if latency > 0 else 0.0
-        power = idle + (target.tdp_w - idle) * u
-        energy = power * latency  # W * ms = mJ
+        p, e = _power_energy(target, np.array([latency]), np.array([busy_seconds(g, target, dtype)]))
+        power, energy = float(p[0]), float(e[0])
     weights = graph.weight_bytes
     acts = fused.peak_activation_bytes()
     return Estimate(
@@ -130,6 +127,21 @@ def estimate_graph(graph: OpGraph, target: HardwareTarget, batch_size: int = 1, 
         calibration=cal_name if cal_name else ("(given)" if calibration is not None else None), variant=variant,
         ops=[OpEstimate(t.op.name, t.op.kind, ms, t.bound, t.op.flops, t.op.bytes, t.op.detail) for t, ms in per_op],
     )
+
+
+def busy_seconds(graph: OpGraph, target: HardwareTarget, dtype: str = "fp32") -> float:
+    """Seconds the bottleneck resource would be busy at its spec-sheet peak (the power model's ``u``)."""
+    peak, bw = target.peak_flops(dtype), target.bandwidth_bytes_per_s
+    return sum(max(o.flops / peak, o.bytes / bw) for o in graph.ops)
+
+
+def _power_energy(target: HardwareTarget, latency_ms: np.ndarray, busy_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Power (W) and energy (mJ) of the module docstring's power model; needs ``target.tdp_w``."""
+    idle = target.idle_w if target.idle_w is not None else IDLE_SHARE * target.tdp_w
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = np.where(latency_ms > 0, np.clip(busy_s / (latency_ms / 1e3), 0.0, 1.0), 0.0)
+    power = idle + (target.tdp_w - idle) * u
+    return power, power * latency_ms  # W * ms = mJ
 
 
 def _linear(cal: Calibration, feats: dict[str, np.ndarray]) -> float:
@@ -203,3 +215,44 @@ def cost_metric(model_space: Any, config: Any, metric: str, batch_size: int = 1,
     if value is None:
         raise ConfigError(f"hardware {target.name!r} has no TDP in the catalog, so energy cannot be estimated")
     return float(value)
+
+
+def cost_metric_rows(rows: GraphRows, X: np.ndarray, metric: str, batch_size: int = 1, dtype: str = "fp32",
+                     calibration: Calibration | str | None = None, hardware_files: tuple = ()) -> np.ndarray | None:
+    """:func:`cost_metric` of many encoded configs at once, from per-segment sums: ``latency@HW``
+    and ``energy@HW`` are sums over operators (roofline seconds, the calibration's features, the
+    busy time of the power model), so a segmented space (``rows.segmented``) gets them without
+    building whole graphs. None where that does not hold (``memory@HW``: a peak, not a sum; a
+    space without segments); NaN for configs the space rejects."""
+    from hwopt.hardware._local import resolve_hardware
+
+    name, sep, hw = metric.partition("@")
+    if name not in ("latency", "energy") or not hw or not rows.segmented:
+        return None
+    target = resolve_hardware(hw, *hardware_files)
+    if name == "energy" and not target.tdp_w:
+        raise ConfigError(f"hardware {target.name!r} has no TDP in the catalog, so energy cannot be estimated")
+    cal = load_calibration(calibration) if isinstance(calibration, str) else calibration
+    if cal is not None and cal.hardware and cal.hardware != target.name:
+        raise ConfigError(f"calibration {calibration if isinstance(calibration, str) else ''!r} was fitted for "
+                          f"hardware {cal.hardware!r}, not {target.name!r}")
+
+    def of(graph: OpGraph) -> np.ndarray:
+        variants = graph_variants(graph)
+        feats = features_of(graph, target, dtype)
+        return np.concatenate([feats[v][0] for v in VARIANTS] + [[busy_seconds(variants[v], target, dtype)
+                                                                  for v in VARIANTS]])
+
+    tag = ("cost", target.name, target.kind, target.peak_flops(dtype), target.bandwidth_bytes_per_s, dtype)
+    S = rows.sums(X, of, tag, batch_size, DTYPE_BYTES.get(dtype, 4))
+    nf = len(FEATURES)
+    feats = {v: S[:, k * nf:(k + 1) * nf] for k, v in enumerate(VARIANTS)}
+    ok = np.isfinite(S).all(axis=1)
+    latency = np.full(len(S), np.nan)
+    if ok.any():
+        latency[ok] = (cal.predict_interval({v: F[ok] for v, F in feats.items()})[0] if cal is not None
+                       else spec_seconds(feats["fused"][ok], target.kind) * 1e3)
+    if name == "latency":
+        return latency
+    busy = S[:, len(VARIANTS) * nf + VARIANTS.index(cal.variant if cal is not None else "fused")]
+    return _power_energy(target, latency, busy)[1]
