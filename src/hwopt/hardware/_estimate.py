@@ -246,6 +246,8 @@ def cost_metric_rows(rows: GraphRows, X: np.ndarray, metric: str, batch_size: in
     tag = ("cost", target.name, target.kind, target.peak_flops(dtype), target.bandwidth_bytes_per_s, dtype)
     S = rows.sums(X, of, tag, batch_size, DTYPE_BYTES.get(dtype, 4))
     nf = len(FEATURES)
+    if S.shape[1] == 0:  # every config rejected by the space
+        return np.full(len(S), np.nan)
     feats = {v: S[:, k * nf:(k + 1) * nf] for k, v in enumerate(VARIANTS)}
     ok = np.isfinite(S).all(axis=1)
     latency = np.full(len(S), np.nan)
