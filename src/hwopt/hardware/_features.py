@@ -24,6 +24,7 @@ from hwopt._registry import Registry
 from hwopt.hardware._roofline import COMPUTE_EFFICIENCY, MEMORY_EFFICIENCY, OVERHEAD_S
 from hwopt.hardware._target import HardwareTarget
 from hwopt.hardware.graph import OP_CLASSES, OpGraph
+from hwopt.hardware.graph._build import GraphSegments
 
 VARIANTS = ("unfused", "fused", "pruned")
 #: calibration feature columns: one roofline time per op class (prior efficiencies), then
@@ -150,18 +151,11 @@ GRAPH_SEGMENTS.register("ofa-mbv3", "hwopt.hardware.graph._mbv3:MBV3_SEGMENTS", 
 GRAPH_SEGMENTS.register("ofa-resnet50", "hwopt.hardware.graph._resnet:RESNET_SEGMENTS", "stem, one per bottleneck, head")
 
 
-class _SpaceSegments:
-    """A space's own ``graph_segments`` / ``segment_graph`` methods, in the registry's form."""
-
-    def __init__(self, space: Any):
-        self.keys = lambda _, cfg: space.graph_segments(cfg)
-        self.graph = lambda _, key, shape, d=4: space.segment_graph(key, shape, d)
-
-
-def graph_segments(space: Any) -> Any | None:
+def graph_segments(space: Any) -> GraphSegments | None:
     """How to count ``space`` segment by segment (its own methods or a registered entry), or None."""
     if hasattr(space, "graph_segments") and hasattr(space, "segment_graph"):
-        return _SpaceSegments(space)
+        return GraphSegments(keys=lambda _, cfg: space.graph_segments(cfg),
+                             graph=lambda _, key, shape, d=4: space.segment_graph(key, shape, d))
     name = getattr(space, "name", None)
     return GRAPH_SEGMENTS.get(name) if name in GRAPH_SEGMENTS else None
 

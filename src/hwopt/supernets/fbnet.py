@@ -84,12 +84,10 @@ class FBNetSpace(ImageModelSpace):
         return [("stem",)] + [("layer", op, *shape) for op, shape in zip(ops, _layers())] + [("head",)]
 
     def segment_graph(self, seg: tuple, input_shape: tuple[int, ...], dtype_bytes: int = 4):
-        """One segment on its own and its output shape (input from a free stand-in producer)."""
-        from hwopt.hardware.graph import GraphBuilder
+        """One segment on its own and its output shape."""
+        from hwopt.hardware.graph._build import segment_graph
 
-        g = GraphBuilder(input_shape, dtype_bytes)
-        y = self._segment(g, g.input if seg[0] == "stem" else g.external(g.input), seg)
-        return g.graph(y), y[1]
+        return segment_graph(self._segment, seg, input_shape, dtype_bytes)
 
     def _segment(self, g, x, seg: tuple):
         if seg[0] == "stem":

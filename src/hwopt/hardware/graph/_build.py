@@ -7,6 +7,9 @@ A tensor is the tuple of op names that produce it (``()`` for the model input).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Callable
+
 from hwopt.hardware.graph._ops import Op, OpGraph, conv_op, eltwise_op, gemm_op, numel, pool_op
 
 Tensor = tuple[tuple[str, ...], tuple[int, ...]]
@@ -107,3 +110,23 @@ class GraphBuilder:
     def graph(self, outputs: Tensor) -> OpGraph:
         return OpGraph(list(self.ops), outputs[0], numel(self.input[1]) * self.dtype_bytes, self.dtype_bytes,
                        {"tracer": "analytic"})
+
+
+def segment_graph(apply: Callable[[GraphBuilder, Tensor, tuple], Tensor], seg: tuple, input_shape: tuple[int, ...],
+                  dtype_bytes: float = 4) -> tuple[OpGraph, tuple[int, ...]]:
+    """One segment of a chain-shaped graph on its own, and its output shape. ``apply(g, x, seg)``
+    adds the segment's ops; a ``("stem", ...)`` segment reads the model input, any other one a
+    free stand-in producer, so fusion decides as it would in the whole graph."""
+    g = GraphBuilder(input_shape, dtype_bytes)
+    y = apply(g, g.input if seg[0] == "stem" else g.external(g.input), seg)
+    return g.graph(y), y[1]
+
+
+@dataclass(frozen=True)
+class GraphSegments:
+    """How a space's graph splits into a chain of segments whose counts add up:
+    ``keys(space, config)`` (hashable segment keys, validating the config) and
+    ``graph(space, key, input_shape, dtype_bytes)`` (:func:`segment_graph` of one key)."""
+
+    keys: Callable[[Any, dict], list[tuple]]
+    graph: Callable[..., tuple[OpGraph, tuple[int, ...]]]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hwopt.hardware.graph._build import GraphBuilder, Tensor
+from hwopt.hardware.graph._build import GraphBuilder, GraphSegments, Tensor, segment_graph
 from hwopt.hardware.graph._ops import OpGraph
 
 _ACTS = {"relu": "ReLU", "h_swish": "Hardswish", "h_sigmoid": "Hardsigmoid"}
@@ -60,21 +60,7 @@ def mbv3_graph(space: Any, config: dict, batch_size: int = 1, dtype_bytes: int =
     return g.graph(x)
 
 
-def mbv3_segment_graph(space: Any, seg: tuple, input_shape: tuple[int, ...],
-                       dtype_bytes: int = 4) -> tuple[OpGraph, tuple[int, ...]]:
-    """One segment on its own, and its output shape. Its input comes from a stand-in producer
-    (a free op) except for the stem, as in the whole graph, so fusion decides as it would there."""
-    g = GraphBuilder(input_shape, dtype_bytes)
-    x = g.input if seg[0] == "stem" else g.external(g.input)
-    y = _segment(space, g, x, seg)
-    return g.graph(y), y[1]
-
-
-class _Segments:
-    """What :class:`hwopt.hardware._features.GraphRows` needs to count a space by segments."""
-
-    keys = staticmethod(mbv3_segments)
-    graph = staticmethod(mbv3_segment_graph)
-
-
-MBV3_SEGMENTS = _Segments()
+MBV3_SEGMENTS = GraphSegments(
+    keys=mbv3_segments,
+    graph=lambda space, seg, shape, dtype_bytes=4: segment_graph(
+        lambda g, x, s: _segment(space, g, x, s), seg, shape, dtype_bytes))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hwopt.hardware.graph._build import GraphBuilder, Tensor
+from hwopt.hardware.graph._build import GraphBuilder, GraphSegments, Tensor, segment_graph
 from hwopt.hardware.graph._ops import OpGraph
 
 
@@ -53,17 +53,6 @@ def resnet_graph(space: Any, config: dict, batch_size: int = 1, dtype_bytes: int
     return g.graph(x)
 
 
-def resnet_segment_graph(space: Any, seg: tuple, input_shape: tuple[int, ...],
-                         dtype_bytes: int = 4) -> tuple[OpGraph, tuple[int, ...]]:
-    """One segment on its own and its output shape (input from a free stand-in producer, except the stem's)."""
-    g = GraphBuilder(input_shape, dtype_bytes)
-    y = _segment(g, g.input if seg[0] == "stem" else g.external(g.input), seg)
-    return g.graph(y), y[1]
-
-
-class _Segments:
-    keys = staticmethod(resnet_segments)
-    graph = staticmethod(resnet_segment_graph)
-
-
-RESNET_SEGMENTS = _Segments()
+RESNET_SEGMENTS = GraphSegments(
+    keys=resnet_segments,
+    graph=lambda space, seg, shape, dtype_bytes=4: segment_graph(_segment, seg, shape, dtype_bytes))
