@@ -144,6 +144,17 @@ def _power_energy(target: HardwareTarget, latency_ms: np.ndarray, busy_s: np.nda
     return power, power * latency_ms  # W * ms = mJ
 
 
+def _segment_peak(graph: OpGraph) -> float:
+    """Peak live activation bytes of a segment's fused graph as the whole graph has them there: the
+    segment's input (its free stand-in producer's output) live from the start until its last use."""
+    stand_in = [o for o in graph.ops if o.kind == "memory" and o.detail == "external"]
+    if not stand_in:  # the first segment reads the model input, counted as in the whole graph
+        return graph_variant(graph, "fused").peak_activation_bytes()
+    ops = [o.evolve(write_bytes=graph.input_bytes) if o is stand_in[0] else o for o in graph.ops]
+    return graph_variant(OpGraph(ops, graph.outputs, 0.0, graph.dtype_bytes, dict(graph.meta)),
+                         "fused").peak_activation_bytes()
+
+
 def _linear(cal: Calibration, feats: dict[str, np.ndarray]) -> float:
     """The calibration's linear part (before the residual correction)."""
     return float(cal._design(feats[cal.variant])[0] @ np.asarray(cal.theta))
@@ -219,15 +230,16 @@ def cost_metric(model_space: Any, config: Any, metric: str, batch_size: int = 1,
 
 def cost_metric_rows(rows: GraphRows, X: np.ndarray, metric: str, batch_size: int = 1, dtype: str = "fp32",
                      calibration: Calibration | str | None = None, hardware_files: tuple = ()) -> np.ndarray | None:
-    """:func:`cost_metric` of many encoded configs at once, from per-segment sums: ``latency@HW``
+    """:func:`cost_metric` of many encoded configs at once, from per-segment values: ``latency@HW``
     and ``energy@HW`` are sums over operators (roofline seconds, the calibration's features, the
-    busy time of the power model), so a segmented space (``rows.segmented``) gets them without
-    building whole graphs. None where that does not hold (``memory@HW``: a peak, not a sum; a
-    space without segments); NaN for configs the space rejects."""
+    busy time of the power model) and ``memory@HW`` is summed weights plus the activation peak,
+    the largest of a chain's segments' (each segment's input live until its last use), so a
+    segmented space (``rows.segmented``) gets them without building whole graphs. None for a space
+    without segments; NaN for configs the space rejects."""
     from hwopt.hardware._local import resolve_hardware
 
     name, sep, hw = metric.partition("@")
-    if name not in ("latency", "energy") or not hw or not rows.segmented:
+    if name not in COST_METRICS or not hw or not rows.segmented:
         return None
     target = resolve_hardware(hw, *hardware_files)
     if name == "energy" and not target.tdp_w:
@@ -236,6 +248,11 @@ def cost_metric_rows(rows: GraphRows, X: np.ndarray, metric: str, batch_size: in
     if cal is not None and cal.hardware and cal.hardware != target.name:
         raise ConfigError(f"calibration {calibration if isinstance(calibration, str) else ''!r} was fitted for "
                           f"hardware {cal.hardware!r}, not {target.name!r}")
+    width = DTYPE_BYTES.get(dtype, 4)
+    if name == "memory":
+        W = rows.sums(X, lambda g: [g.weight_bytes], "weight bytes", batch_size, width)
+        P = rows.sums(X, lambda g: [_segment_peak(g)], "activation peak", batch_size, width, combine=np.maximum)
+        return (W[:, 0] + P[:, 0]) / 1e6 if W.shape[1] else np.full(len(W), np.nan)
 
     def of(graph: OpGraph) -> np.ndarray:
         variants = graph_variants(graph)
@@ -244,7 +261,7 @@ def cost_metric_rows(rows: GraphRows, X: np.ndarray, metric: str, batch_size: in
                                                                   for v in VARIANTS]])
 
     tag = ("cost", target.name, target.kind, target.peak_flops(dtype), target.bandwidth_bytes_per_s, dtype)
-    S = rows.sums(X, of, tag, batch_size, DTYPE_BYTES.get(dtype, 4))
+    S = rows.sums(X, of, tag, batch_size, width)
     nf = len(FEATURES)
     if S.shape[1] == 0:  # every config rejected by the space
         return np.full(len(S), np.nan)

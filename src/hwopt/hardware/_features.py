@@ -242,10 +242,10 @@ class GraphRows:
         return self._segments is not None
 
     def _segment_sum(self, x: np.ndarray, of: Callable[[OpGraph], np.ndarray], tag: Any, batch_size: int = 1,
-                     dtype_bytes: float = 4) -> np.ndarray | None:
-        """``of(graph)`` summed over one config's segments, each distinct segment's value computed
-        once per ``tag`` (a few microseconds per config instead of milliseconds); None when the
-        space rejects the config."""
+                     dtype_bytes: float = 4, combine: Callable = np.add) -> np.ndarray | None:
+        """``of(graph)`` of one config's segments combined (summed, or ``np.maximum`` for a peak),
+        each distinct segment's value computed once per ``tag`` (a few microseconds per config
+        instead of milliseconds); None when the space rejects the config."""
         sp = self.space.space
         try:
             cfg = sp.decode(x)
@@ -259,15 +259,16 @@ class GraphRows:
             if hit is None:
                 graph, out_shape = self._segments.graph(self.space, key, shape, dtype_bytes)
                 hit = self._segment_cache[(tag, dtype_bytes, key, shape)] = (np.asarray(of(graph), float), out_shape)
-            total = hit[0].copy() if total is None else total + hit[0]
+            total = hit[0].copy() if total is None else combine(total, hit[0])
             shape = hit[1]
         return total
 
     def sums(self, X: np.ndarray, of: Callable[[OpGraph], np.ndarray], tag: Any, batch_size: int = 1,
-             dtype_bytes: float = 4) -> np.ndarray:
+             dtype_bytes: float = 4, combine: Callable = np.add) -> np.ndarray:
         """``(n, width)``: ``of(graph)`` of each config's graph at ``batch_size`` / ``dtype_bytes``,
-        where ``of`` is additive over graph segments (counts, roofline seconds); rows kept per ``tag``.
-        Needs a segmented space (:attr:`segmented`); NaN rows for rejected configs."""
+        where ``of`` of the whole graph is the ``combine`` of its segments' (counts and roofline
+        seconds add up; a chain's activation peak is the largest of its segments'); rows kept per
+        ``tag``. Needs a segmented space (:attr:`segmented`); NaN rows for rejected configs."""
         X = np.asarray(X, dtype=np.int64).reshape(-1, self.space.space.n_var)
         cache = self._sums.setdefault((tag, batch_size, dtype_bytes), {})
         rows = []
@@ -277,7 +278,7 @@ class GraphRows:
             if row is None:
                 if len(cache) >= self.max_rows:
                     cache.clear()
-                row = cache[key] = self._segment_sum(x, of, tag, batch_size, dtype_bytes)
+                row = cache[key] = self._segment_sum(x, of, tag, batch_size, dtype_bytes, combine)
             rows.append(row)
         width = next((len(r) for r in rows if r is not None), 0)
         return np.array([r if r is not None else np.full(width, np.nan) for r in rows]).reshape(len(X), width)
