@@ -143,9 +143,14 @@ class ModelEvaluator(Evaluator):
         cols = tuple(j for j, o in enumerate(objectives) if o.name in offered)
         if not cols:
             return None, ()
+        from hwopt.hardware._calibration import load_calibration
+        from hwopt.hardware._estimate import cost_metric_rows
+
         sp, costs = self.space, {}
         names = [objectives[j].name for j in cols]
         signs = np.array([objectives[j].sign for j in cols])
+        # read once, not on every call (an inner search calls fn once per generation)
+        calibration = load_calibration(self.calibration) if isinstance(self.calibration, str) else self.calibration
 
         def cost(x: np.ndarray, metric: str) -> float:
             key = (x.tobytes(), metric)
@@ -160,8 +165,6 @@ class ModelEvaluator(Evaluator):
             return costs[key]
 
         def fn(X: np.ndarray) -> np.ndarray:
-            from hwopt.hardware._estimate import cost_metric_rows
-
             X = np.asarray(X, dtype=np.int64).reshape(-1, sp.n_var)
             counts = rows.counts(X)
             V = np.empty((len(X), len(names)))
@@ -169,7 +172,7 @@ class ModelEvaluator(Evaluator):
                 if name in ("macs", "params"):
                     V[:, k] = counts[:, ("macs", "params").index(name)]
                     continue
-                summed = cost_metric_rows(rows, X, name, self.batch_size, calibration=self.calibration,
+                summed = cost_metric_rows(rows, X, name, self.batch_size, calibration=calibration,
                                           hardware_files=self.hardware_files)
                 V[:, k] = summed if summed is not None else [cost(x, name) for x in X]
             return V * signs

@@ -21,7 +21,7 @@ import numpy as np
 from hwopt.errors import ConfigError
 from hwopt.hardware._calibration import Calibration, load_calibration
 from hwopt.hardware._features import (FEATURES, FLOPS_COL, NOPS_COL, VARIANTS, WEIGHTS_COL, GraphRows,
-                                      graph_variant, graph_variants, spec_seconds)
+                                      graph_builder, graph_variant, graph_variants, spec_seconds)
 from hwopt.hardware._roofline import DTYPE_BYTES, op_times
 from hwopt.hardware._target import HardwareTarget
 from hwopt.hardware.graph import OP_CLASSES, OpGraph
@@ -175,8 +175,6 @@ def load_model_graph(model: Any, batch_size: int = 1, dtype: str = "fp32", input
     if isinstance(model, str):
         from hwopt.supernets import get_space
 
-        from hwopt.hardware._features import graph_builder
-
         space = get_space(model)
         if config is None:
             raise ConfigError(f"model space {model!r} needs a config (--config JSON or arch string)")
@@ -211,7 +209,6 @@ def cost_metric(model_space: Any, config: Any, metric: str, batch_size: int = 1,
     inside a search: the config's operator graph (analytic where the space has one, else a torch
     trace) is costed on the catalog target, with a saved calibration when given.
     """
-    from hwopt.hardware._features import graph_builder
     from hwopt.hardware._local import resolve_hardware
 
     name, sep, hw = metric.partition("@")
