@@ -1,6 +1,6 @@
 """What a model space's operator graph gives ``linas+``: exact columns, features, cost counts.
 
-A model space with an analytic operator graph (``ofa-mbv3``, ``fbnet``, ``nb201``) gives each
+A model space with an analytic operator graph (every built-in one) gives each
 config's MACs, parameters and cost-model metrics exactly, and per-operator-class cost counts
 under a measured latency (``ModelEvaluator.exact_fn`` / ``feature_fn`` / ``cost_fn``). Two tables:
 
@@ -13,8 +13,8 @@ under a measured latency (``ModelEvaluator.exact_fn`` / ``feature_fn`` / ``cost_
    roofline latency on ``--hardware`` times a deterministic log-normal error, ``--noise``)
    searched against exact MACs, maximised as a stand-in for accuracy. Nothing is trained or timed on a device.
 3. Time of one cost-model estimate per ofa-mbv3 config, of a graph by torch trace and
-   analytically (ofa-mbv3, ofa-resnet50), of counting by segments, and of ``linas+``'s one-off
-   set-up over the 15,625 configs of the ``nb201`` model space.
+   analytically (ofa-mbv3, ofa-resnet50, demo, transformer), of counting by segments, and of
+   ``linas+``'s one-off set-up over the ``nb201`` and ``transformer`` model spaces (enumerated).
 
     python benchmarks/model_space_exact.py --budget 300 --seeds 3
 """
@@ -145,7 +145,7 @@ def timings() -> None:
     from hwopt.hardware._features import GraphRows, graph_builder
     from hwopt.hardware.graph import from_torch
 
-    for name in ("ofa-mbv3", "ofa-resnet50"):
+    for name in ("ofa-mbv3", "ofa-resnet50", "demo", "transformer"):
         space = get_space(name)
         cfgs = space.space.sample(10, seed=2)
         build = graph_builder(space)
@@ -175,6 +175,18 @@ def timings() -> None:
     t0 = time.perf_counter()
     get_strategy("linas+", seed=0).setup(problem)
     print(f"linas+ set-up over the nb201 model space (latency measured, MACs exact): {time.perf_counter() - t0:.1f} s")
+    tf = get_space("transformer")
+    ev = ModelEvaluator(tf, ["latency", "params"])
+    objectives, _ = parse_objectives(["latency:min", "params:min"])
+    exact, cols = ev.exact_fn(objectives)
+    costs, cost_cols = ev.cost_fn(objectives)
+    problem = Problem(tf.space, 2, objective_names=["latency", "params"], exact=exact, exact_columns=cols,
+                      features=ev.feature_fn(), cost_counts=costs, cost_columns=cost_cols)
+    strat = get_strategy("linas+", seed=0)
+    t0 = time.perf_counter()
+    strat.setup(problem)
+    print(f"linas+ set-up over the transformer space ({len(strat._pool_X):,} distinct sub-networks; latency "
+          f"measured, params exact): {time.perf_counter() - t0:.1f} s")
 
 
 def main() -> None:

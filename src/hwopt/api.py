@@ -72,8 +72,11 @@ def search(
     n_jobs: int = 1,
     progress: Progress | None = None,
     study_name: str = "hwopt",
+    references: bool = True,
 ) -> Study:
-    """Create a study and run a search in it; returns the study."""
+    """Create a study and run a search in it; returns the study. With ``references``, a model
+    space's reference configs (a super-network's largest and smallest sub-networks) are measured
+    first, within the budget."""
     if benchmark is None and space is None:
         space = DEFAULT_SPACE
     if benchmark is None and space and Path(space).suffix in (".yaml", ".yml", ".json"):
@@ -97,7 +100,7 @@ def search(
         "benchmark": benchmark, "benchmark_options": benchmark_options,
         "space": space, "space_options": space_options or {}, "evaluator_options": evaluator_options or {},
         "strategy": strategy, "strategy_options": strategy_options or {}, "seed": seed, "budget": budget,
-        "n_jobs": n_jobs,
+        "n_jobs": n_jobs, "references": references,
     }
     strat = get_strategy(strategy, seed=seed, **(strategy_options or {}))
     if objectives is None:
@@ -138,9 +141,11 @@ def _run(st: Study, evaluator: Evaluator, strat, budget: int, n_jobs: int, progr
     feature_fn = getattr(evaluator, "feature_fn", None)
     cost_fn = getattr(evaluator, "cost_fn", None)  # per-op-class counts under a measured latency
     costs, cost_cols = cost_fn(st.objectives) if cost_fn else (None, ())
+    wants_refs = st.settings.get("references", True) and hasattr(evaluator, "reference_configs")
     optimize(
         st, evaluator, strat, budget, executor=get_executor(n_jobs), progress=progress,
         hv_fn=_hv_fn(evaluator, st),
         exact=exact, exact_columns=exact_cols, features=feature_fn() if feature_fn else None,
         cost_counts=costs, cost_columns=cost_cols,
+        enqueue=evaluator.reference_configs() if wants_refs else (),
     )

@@ -50,10 +50,15 @@ def test_exact_fn_offers_only_exact_columns():
     # fvcore's convention also counts norms and pooling, which the graph's MACs do not
     fv = ModelEvaluator(space, ["latency", "macs"], macs_convention="fvcore")
     assert fv.exact_fn(objectives) == (None, ())
-    # no analytic graph: a torch trace per candidate would cost more than predicting
-    demo = get_space("demo")
+    # a space without an analytic graph (a user's own): a torch trace per candidate would cost
+    # more than predicting
+    from hwopt.supernets.demo import DemoSpace
+
+    class Custom(DemoSpace):
+        name = "custom"
+
     objectives, _ = parse_objectives(["params:min", "macs:min"])
-    assert ModelEvaluator(demo, ["params", "macs"]).exact_fn(objectives) == (None, ())
+    assert ModelEvaluator(Custom(), ["params", "macs"]).exact_fn(objectives) == (None, ())
 
 
 def test_descriptors_and_cost_counts_of_model_spaces():
@@ -103,7 +108,7 @@ def test_graph_rows_count_as_the_graph_table_does(name):
     assert np.array_equal(rows.counts(X)[:, 1], table.weight_bytes / 4)
 
 
-@pytest.mark.parametrize("name", ["fbnet", "ofa-mbv3", "ofa-resnet50"])
+@pytest.mark.parametrize("name", ["fbnet", "ofa-mbv3", "ofa-resnet50", "demo", "transformer"])
 def test_counting_by_segments_equals_counting_the_whole_graph(name):
     """Spaces whose graph is a chain of segments are counted segment by segment (each distinct
     segment built once); the sums must be exactly the whole graph's counts."""
@@ -121,7 +126,7 @@ def test_counting_by_segments_equals_counting_the_whole_graph(name):
     assert len(by_segments._segment_cache) < 40 * 20  # segments shared between configs are built once
 
 
-@pytest.mark.parametrize("name", ["ofa-mbv3", "fbnet", "ofa-resnet50"])
+@pytest.mark.parametrize("name", ["ofa-mbv3", "fbnet", "ofa-resnet50", "transformer"])
 def test_cost_metrics_summed_over_segments_equal_estimating_each_graph(name):
     """latency@HW / energy@HW / memory@HW of a segmented space come from per-segment values (sums;
     the activation peak a maximum); they must equal ``cost_metric`` on the whole graph —

@@ -133,8 +133,8 @@ def test_onnx_graph_matches_torch(tmp_path):
     assert len(a.ops) == len(b.ops)
 
 
-@pytest.mark.parametrize("name", ["ofa-mbv3", "ofa-resnet50"])
-def test_ofa_analytic_graph_equals_traced_graph(name):
+@pytest.mark.parametrize("name", ["ofa-mbv3", "ofa-resnet50", "demo", "transformer"])
+def test_supernet_analytic_graph_equals_traced_graph(name):
     pytest.importorskip("torch")
     from hwopt.hardware._features import graph_builder
     from hwopt.hardware.graph import from_torch
@@ -150,3 +150,36 @@ def test_ofa_analytic_graph_equals_traced_graph(name):
             assert f(traced).by_class() == f(analytic).by_class()
         assert traced.weight_bytes == analytic.weight_bytes
         assert traced.peak_activation_bytes() == analytic.peak_activation_bytes()
+
+
+def test_parameters_layer_norms_and_shape_reads_in_torch_and_onnx_graphs(tmp_path):
+    """A learned position tensor counts as weights, a LayerNorm's weights are its normalized
+    shape's (not a channel count), and reading a tensor's shape is no data dependency."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    import torch.nn as nn
+
+    from hwopt.evaluators import count_params
+    from hwopt.hardware.graph import from_onnx, from_torch
+
+    class Tokens(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.pos = nn.Linear(4, 8), nn.Parameter(torch.randn(1, 5, 8))
+            self.ln1, self.ln2 = nn.LayerNorm(8), nn.LayerNorm(8)
+
+        def forward(self, x):
+            y = self.ln1(self.fc(x) + self.pos)
+            b, t, _ = y.shape
+            return self.ln2(y * 2.0).reshape(b, t * 8)
+
+    model = Tokens().eval()
+    traced = from_torch(model, (2, 5, 4))
+    assert traced.meta["tracer"] == "torch.fx"
+    assert traced.weight_bytes / 4 == count_params(model) == 4 * 8 + 8 + 40 + 2 * 16
+    last = traced.ops[-1]
+    assert last.detail == "LayerNorm" and traced.outputs == (last.name,)
+    assert [o.inputs for o in traced.ops if o.detail == "mul"] == [(traced.ops[2].name,)]  # ln1 only
+    path = tmp_path / "t.onnx"
+    torch.onnx.export(model, torch.zeros(2, 5, 4), str(path), dynamo=False, input_names=["x"])
+    assert from_onnx(path, batch_size=2).weight_bytes / 4 == count_params(model)

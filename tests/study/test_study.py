@@ -78,6 +78,37 @@ def test_rerunning_optimize_never_repeats_a_config(tmp_path):
     assert F.shape == (40, 2)
 
 
+def test_enqueued_configs_are_evaluated_first_once_and_warm_start_the_strategy(tmp_path):
+    path = tmp_path / "s.db"
+    ev = ToyEvaluator()
+    refs = [{"x": [9] * 8, "op": "a", "extra": None}, {"x": [0] * 8, "op": "b", "extra": None}]
+    strat = get_strategy("linas+", seed=0, initial=4, batch=3)
+    optimize(make(path), ev, strat, 8, enqueue=refs + refs[:1])
+    trials = Study.load(path).trials
+    assert [t.config for t in trials[:2]] == [ev.space.canonical(c) for c in refs]
+    assert [t.strategy for t in trials] == ["reference"] * 2 + ["linas+"] * 6 and len(trials) == 8
+    assert len(strat._X) == 8  # told to the strategy as a warm start, counted in the budget
+    ev2 = ToyEvaluator()
+    assert optimize(Study.load(path), ev2, get_strategy("random", seed=0), 10, enqueue=refs) == 2
+    assert ev2.calls == 2  # resumed: the references are not measured again
+    ev3 = ToyEvaluator()  # a budget smaller than the queue: the queue stops at the budget
+    assert optimize(make(tmp_path / "t.db"), ev3, get_strategy("random", seed=0), 1, enqueue=refs) == 1
+
+
+def test_a_weight_sharing_search_measures_the_largest_and_smallest_sub_network_first():
+    pytest.importorskip("torch")
+    from hwopt.evaluators import count_macs
+    from hwopt.supernets import get_space
+
+    for name in ("ofa-mbv3", "ofa-resnet50", "demo", "transformer"):
+        space = get_space(name)
+        largest, smallest = space.reference_configs()
+        macs = [count_macs(space.architecture(c), space.input_shape(c, 1)) for c in (largest, smallest)]
+        for cfg in space.space.sample(5, seed=0):
+            assert macs[1] <= count_macs(space.architecture(cfg), space.input_shape(cfg, 1)) <= macs[0]
+    assert get_space("nb201").reference_configs() == []  # unordered choices: no largest network
+
+
 def _complete(path) -> int:
     try:
         with sqlite3.connect(path, timeout=5) as con:

@@ -32,3 +32,12 @@ def test_space_contract(name, demo_cache, monkeypatch):
     with torch.no_grad():
         assert torch.allclose(fresh.eval()(torch.ones(*shape)), model(torch.ones(*shape)))
     assert {"macs", "params", "latency"} <= set(space.metrics)
+    # a space with an analytic operator graph: its MACs and params are those of the built model
+    # (searches then compute them exactly instead of predicting them)
+    from hwopt.hardware._features import analytic_graph_builder
+
+    build = analytic_graph_builder(space)
+    if build is not None:
+        graph = build(cfg, 1)
+        assert graph.macs == count_macs(model, space.input_shape(cfg, 1))
+        assert graph.weight_bytes / graph.dtype_bytes == count_params(model)

@@ -77,3 +77,17 @@ def test_ofa_resnet50_largest_and_smallest_counts():
         mb, ms = space.architecture(big), space.architecture(small)
     assert count_macs(mb, (1, 3, 224, 224)) > 5 * count_macs(ms, (1, 3, 224, 224))
     assert count_params(mb) > count_params(ms)
+
+
+def test_a_search_measures_the_largest_and_smallest_sub_network_first(transformer, tmp_path):
+    from hwopt.api import search
+
+    st = search(study=str(tmp_path / "s.db"), space="transformer", space_options={"recipe": TINY_T},
+                objectives=["params:min", "macs:min"], strategy="random", budget=4)
+    trials = st.trials
+    assert [t.strategy for t in trials] == ["reference", "reference", "random", "random"]
+    assert [t.config for t in trials[:2]] == transformer.reference_configs()
+    assert trials[0].measurements["params"] == max(t.measurements["params"] for t in trials)
+    st = search(study=str(tmp_path / "t.db"), space="transformer", space_options={"recipe": TINY_T},
+                objectives=["params:min"], strategy="random", budget=2, references=False)
+    assert [t.strategy for t in st.trials] == ["random", "random"]

@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     how.add_argument("--budget", type=positive_int, default=None, help="distinct configs to evaluate (default 300)")
     how.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     how.add_argument("--jobs", type=positive_int, default=1, help="parallel evaluation processes (default 1)")
+    how.add_argument("--no-references", dest="references", action="store_false",
+                     help="do not measure a super-network's largest and smallest sub-networks first")
     out = p.add_argument_group("output")
     out.add_argument("--study", help="study storage: SQLite file or SQLAlchemy URL (default runs/search-<time>.db)")
     out.add_argument("--study-name", default="hwopt", help="study name inside the storage")
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         study=study_path, benchmark=benchmark, benchmark_options=bench_opts, space=space,
         space_options=space_opts, evaluator_options=eval_opts, objectives=args.objectives,
         strategy=args.strategy, strategy_options=strat_opts, budget=args.budget, seed=args.seed,
-        n_jobs=args.jobs, progress=BarProgress("search"), study_name=args.study_name,
+        n_jobs=args.jobs, progress=BarProgress("search"), study_name=args.study_name, references=args.references,
     )
     out_dir = args.out or report_dir_for(study_path)
     report_and_summary(st, out_dir, write=not args.no_report)

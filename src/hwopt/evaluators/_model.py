@@ -112,6 +112,10 @@ class ModelEvaluator(Evaluator):
             out[m] = self._cost(cfg, m)
         return {k: out[k] for k in self.requested}
 
+    def reference_configs(self) -> list[Config]:
+        """The space's reference sub-networks, evaluated first by ``hwopt search``."""
+        return list(self.model_space.reference_configs())
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_graph_rows", None)  # holds closures and a cache; a worker process rebuilds it

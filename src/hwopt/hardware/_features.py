@@ -141,6 +141,9 @@ class GraphTable:
 ANALYTIC_GRAPHS = Registry("analytic graph")
 ANALYTIC_GRAPHS.register("ofa-mbv3", "hwopt.hardware.graph._mbv3:mbv3_graph", "elastic MobileNetV3 sub-networks")
 ANALYTIC_GRAPHS.register("ofa-resnet50", "hwopt.hardware.graph._resnet:resnet_graph", "elastic ResNet-50 sub-networks")
+ANALYTIC_GRAPHS.register("demo", "hwopt.hardware.graph._mbv3:mbv3_graph", "the demo's elastic MobileNetV3 on digits")
+ANALYTIC_GRAPHS.register("transformer", "hwopt.hardware.graph._transformer:transformer_graph",
+                         "elastic transformer encoder sub-networks")
 
 
 #: spaces whose graph is a chain of segments with additive counts: space name -> "module:object"
@@ -149,6 +152,9 @@ ANALYTIC_GRAPHS.register("ofa-resnet50", "hwopt.hardware.graph._resnet:resnet_gr
 GRAPH_SEGMENTS = Registry("graph segments")
 GRAPH_SEGMENTS.register("ofa-mbv3", "hwopt.hardware.graph._mbv3:MBV3_SEGMENTS", "stem, one per block, head")
 GRAPH_SEGMENTS.register("ofa-resnet50", "hwopt.hardware.graph._resnet:RESNET_SEGMENTS", "stem, one per bottleneck, head")
+GRAPH_SEGMENTS.register("demo", "hwopt.hardware.graph._mbv3:MBV3_SEGMENTS", "stem, one per block, head")
+GRAPH_SEGMENTS.register("transformer", "hwopt.hardware.graph._transformer:TRANSFORMER_SEGMENTS",
+                        "embedding, one per layer, head")
 
 
 def graph_segments(space: Any) -> GraphSegments | None:

@@ -57,6 +57,23 @@ def history(study: Study) -> tuple[list[TrialRecord], list[Config], np.ndarray, 
     return records, [t.config for t in records], F, G
 
 
+def _evaluate_enqueued(study: Study, evaluator: Evaluator, executor, configs: Sequence[Config], budget: int) -> int:
+    """Evaluate the feasible ``configs`` not yet in ``study`` (up to ``budget`` distinct configs in all)."""
+    space = evaluator.space
+    known = {t.config_hash for t in study.trials if t.state in ("COMPLETE", "FAIL")}
+    todo: dict[str, Config] = {}
+    for cfg in configs:
+        h = space.hash(cfg)
+        if h not in known and h not in todo and space.is_feasible(cfg) and len(known) + len(todo) < budget:
+            todo[h] = cfg
+    batch = list(todo.items())
+    for out in executor.run(evaluator, [c for _, c in batch]):
+        h, cfg = batch[out.index]
+        study.add(space.canonical(cfg), h, out.measurements, started=out.started, finished=out.finished,
+                  space=space, fail_reason=out.fail_reason, strategy="reference", seed=None)
+    return len(batch)
+
+
 def optimize(
     study: Study,
     evaluator: Evaluator,
@@ -71,10 +88,22 @@ def optimize(
     features: Callable[[np.ndarray], np.ndarray] | None = None,
     cost_counts: Callable[[np.ndarray], np.ndarray] | None = None,
     cost_columns: Sequence[int] = (),
+    enqueue: Sequence[Config] = (),
 ) -> int:
-    """Run until ``budget`` distinct configs are finished in ``study``; returns how many were evaluated now."""
+    """Run until ``budget`` distinct configs are finished in ``study``; returns how many were evaluated now.
+
+    ``enqueue``: configs evaluated first, before the strategy proposes any (skipped when already
+    in the study; they count towards the budget); the strategy gets them as a warm start.
+    """
     space = evaluator.space
     objectives, constraints = study.objectives, study.constraints
+    executor = executor or InlineExecutor()
+    try:
+        evaluated = _evaluate_enqueued(study, evaluator, executor, enqueue, budget)
+    except BaseException:
+        if hasattr(executor, "close"):
+            executor.close()
+        raise
     strategy.setup(Problem(
         space=space, n_obj=len(objectives), n_constr=len(constraints),
         objective_names=[o.name for o in objectives], exact=exact, exact_columns=tuple(exact_columns),
@@ -86,7 +115,6 @@ def optimize(
     }
     if records:
         strategy.warm_start(configs, F_hist, G_hist)
-    executor = executor or InlineExecutor()
     progress = progress or Progress()
     failed = sum(1 for t in records if not t.ok)
     front = np.zeros((0, len(objectives)))  # feasible non-dominated points: all the hypervolume needs
@@ -97,7 +125,6 @@ def optimize(
     progress.start(budget, len(known))
     #: proposals that break the space's constraints: told as failures, never evaluated or counted
     known_infeasible: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    evaluated = 0
     stall = 0
     fallback = None
     strategy_name = type(strategy).name or type(strategy).__name__

@@ -59,6 +59,10 @@ class ModelSpace(ABC):
         """Constructor options that rebuild this space's architectures (no weights, no data)."""
         return {}
 
+    def reference_configs(self) -> list[Config]:
+        """Configs a search evaluates before its strategy proposes any (none by default)."""
+        return []
+
     @property
     def metrics(self) -> dict[str, str]:
         """Metrics ``make_evaluator`` can compute, with their natural direction."""
@@ -161,6 +165,16 @@ class WeightSharingSpace(ModelSpace):
 
     def architecture(self, config: Config) -> Any:
         return self._nn().static_subnet(self.arch, self.space.validate(config))
+
+    def reference_configs(self) -> list[Config]:
+        """The largest and the smallest sub-network (every choice at its highest / lowest level).
+        Why: the sandwich rule trains both at every step, so they are usually the most and least
+        accurate ends of the front; a search that measures them first knows the range it works in
+        and never reports a front that misses the largest network's accuracy."""
+        sp = self.space
+        if not all(getattr(p, "ordered", False) for p in sp.parameters):
+            return []
+        return [sp.canonical(sp.decode(sp.xu)), sp.canonical(sp.decode(sp.xl))]
 
 
 class ImageModelSpace(ModelSpace):

@@ -72,11 +72,11 @@ class GraphBuilder:
         ins = tuple(dict.fromkeys(a[0] + b[0]))
         return self._add(eltwise_op(self._name("mul"), a[1], 2, ins, 1.0, dtype_bytes=self.dtype_bytes, detail="mul"))
 
-    def mean(self, x: Tensor, dim: int) -> Tensor:
-        """``x.mean(dim, keepdim=True)``: a reduction reading every input element once."""
+    def mean(self, x: Tensor, dim: int, keepdim: bool = True) -> Tensor:
+        """``x.mean(dim, keepdim)``: a reduction reading every input element once."""
         shape = list(x[1])
         shape[dim] = 1
-        self._shape = tuple(shape)
+        self._shape = tuple(shape) if keepdim else tuple(shape[:dim] + shape[dim + 1:])
         name = self._name("mean")
         d = self.dtype_bytes
         return self._add(Op(name, "reduce", float(numel(x[1])), numel(x[1]) * d, numel(shape) * d, 0.0, x[0], "mean"))
@@ -106,6 +106,40 @@ class GraphBuilder:
         self._shape = (n, out_features)
         return self._add(gemm_op(self._name("linear"), n, k, out_features, True, True, x[0],
                                  dtype_bytes=self.dtype_bytes))
+
+    def dense(self, x: Tensor, out_features: int, bias: bool = True) -> Tensor:
+        """``nn.Linear`` on the last dimension (every leading dimension is a row)."""
+        self._shape = (*x[1][:-1], out_features)
+        return self._add(gemm_op(self._name("linear"), numel(x[1][:-1]), x[1][-1], out_features, True, bias, x[0],
+                                 dtype_bytes=self.dtype_bytes))
+
+    def matmul(self, a: Tensor, b: Tensor) -> Tensor:
+        """Batched ``a @ b`` of two activations (attention scores, weighted values)."""
+        self._shape = (*a[1][:-1], b[1][-1])
+        ins = tuple(dict.fromkeys(a[0] + b[0]))
+        return self._add(gemm_op(self._name("matmul"), a[1][-2], a[1][-1], b[1][-1], False, False, ins,
+                                 numel(a[1][:-2]), self.dtype_bytes, read_elems=numel(a[1]) + numel(b[1])))
+
+    def layer_norm(self, x: Tensor) -> Tensor:
+        """``nn.LayerNorm`` over the last dimension, with its scale and shift."""
+        self._shape = x[1]
+        return self._add(eltwise_op(self._name("ln"), x[1], 1, x[0], 2.0, "norm", dtype_bytes=self.dtype_bytes,
+                                    detail="LayerNorm", weight_elems=2 * x[1][-1]))
+
+    def softmax(self, x: Tensor) -> Tensor:
+        self._shape = x[1]
+        return self._add(eltwise_op(self._name("softmax"), x[1], 1, x[0], 5.0, "softmax", dtype_bytes=self.dtype_bytes))
+
+    def add_parameter(self, x: Tensor, elems: int) -> Tensor:
+        """``x + p`` with a learned tensor ``p`` of ``elems`` values (a position embedding): its weights."""
+        self._shape = x[1]
+        return self._add(eltwise_op(self._name("add"), x[1], 1, x[0], 1.0, dtype_bytes=self.dtype_bytes, detail="add",
+                                    weight_elems=elems))
+
+    @staticmethod
+    def view(x: Tensor, shape: tuple[int, ...]) -> Tensor:
+        """A reshape or transpose: no op, the same producers."""
+        return x[0], tuple(shape)
 
     def graph(self, outputs: Tensor) -> OpGraph:
         return OpGraph(list(self.ops), outputs[0], numel(self.input[1]) * self.dtype_bytes, self.dtype_bytes,

@@ -1,4 +1,4 @@
-"""Analytic op graph of an elastic-MobileNetV3 sub-network (``ofa-mbv3``), without torch.
+"""Analytic op graph of an elastic-MobileNetV3 sub-network (``ofa-mbv3``, ``demo``), without torch.
 
 Mirrors ``hwopt.supernets._mbv3_nn.static_subnet`` op by op (tests compare it with the traced
 module), so tables of thousands of OFA sub-networks get their graphs in milliseconds each.

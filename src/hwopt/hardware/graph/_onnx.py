@@ -41,6 +41,9 @@ def from_onnx(path: str | Path, batch_size: int = 1, dtype_bytes: int = 4) -> Op
         if all(d.HasField("dim_value") for d in dims):
             shapes[vi.name] = tuple(d.dim_value for d in dims)
     inits = {t.name: tuple(t.dims) for t in g.initializer}
+    for node in g.node:  # exporters share equal weights (fresh LayerNorm scales) through Identity nodes
+        if node.op_type == "Identity" and node.input and node.input[0] in inits:
+            inits[node.output[0]] = inits[node.input[0]]
     graph_inputs = [i.name for i in g.input if i.name not in inits]
     producer: dict[str, tuple[str, ...]] = {n: () for n in graph_inputs}
     ops: list[Op] = []
@@ -78,7 +81,7 @@ def from_onnx(path: str | Path, batch_size: int = 1, dtype_bytes: int = 4) -> Op
             op = pool_op(name, ishape, oshape, max(numel(ishape) // max(numel(oshape), 1), 1), ins, dtype_bytes, t)
         elif t in _NORM:
             op = eltwise_op(name, oshape, 1, ins, 2.0, "norm", dtype_bytes=dtype_bytes, detail=t,
-                            weight_elems=2 * (oshape[1] if len(oshape) > 1 else oshape[0]))
+                            weight_elems=sum(numel(inits[i]) for i in node.input[1:3] if i in inits))
         elif t in ("Softmax", "LogSoftmax"):
             op = eltwise_op(name, oshape, 1, ins, 5.0, "softmax", dtype_bytes=dtype_bytes)
         elif t in ("ReduceMean", "ReduceSum", "ReduceMax") and ishape:
@@ -87,7 +90,9 @@ def from_onnx(path: str | Path, batch_size: int = 1, dtype_bytes: int = 4) -> Op
         elif t in ("Concat", "Pad", "Split"):
             op = Op(name, "memory", 0.0, numel(oshape) * dtype_bytes, numel(oshape) * dtype_bytes, 0.0, ins, t)
         else:
-            op = eltwise_op(name, oshape, max(len(data_in), 1), ins, 1.0, dtype_bytes=dtype_bytes, detail=t)
+            weights = [numel(inits[i]) for i in node.input if i in inits and numel(inits[i]) > 1]  # not scalars
+            op = eltwise_op(name, oshape, max(len(data_in), 1), ins, 1.0, dtype_bytes=dtype_bytes, detail=t,
+                            weight_elems=sum(weights))
         for o in node.output:
             producer[o] = (name,) if op is not None else ins
         if op is not None:

@@ -2,7 +2,10 @@
 
 Leaf modules (Conv2d, Linear, BatchNorm, activations, pools) and functional calls (``+``,
 ``x.mul(0.)``, ``torch.cat``, ``F.relu`` ...) become :class:`Op` records; shape-only calls
-(view, flatten, size, getitem, Identity, Dropout) are free and rewired through. Models that
+(view, flatten, getitem, Identity, Dropout) are free and rewired through; reading a tensor's
+``shape`` / ``size()`` is not a data dependency (it would keep the tensor alive in the peak-memory
+walk and block fusion); a parameter used directly (a learned position embedding added to the
+input) counts as the using op's weights. Models that
 fx cannot trace fall back to forward hooks on leaf modules (functional adds are then missed,
 which the returned graph's ``meta['tracer']`` records).
 """
@@ -45,6 +48,13 @@ def _shape(node) -> tuple[int, ...] | None:
     return tuple(int(s) for s in meta.shape)
 
 
+def _is_metadata(node) -> bool:
+    """``x.shape``, ``x.size()``, ``x.dim()``, ``x.dtype``: read the tensor's description, not its data."""
+    if node.op == "call_function" and node.target is getattr:
+        return len(node.args) > 1 and node.args[1] in ("shape", "dtype", "device", "ndim")
+    return node.op == "call_method" and node.target in ("size", "dim")
+
+
 def _from_fx(gm, input_shape, dtype_bytes: int) -> OpGraph:
     import torch
     import torch.nn as nn
@@ -53,6 +63,7 @@ def _from_fx(gm, input_shape, dtype_bytes: int) -> OpGraph:
     ops: list[Op] = []
     alias: dict[str, tuple[str, ...]] = {}  # free node -> producers it forwards
     is_op: set[str] = set()
+    param_elems: dict[str, int] = {}  # get_attr node of a parameter -> its size
 
     def producers(args) -> tuple[str, ...]:
         out: list[str] = []
@@ -84,6 +95,14 @@ def _from_fx(gm, input_shape, dtype_bytes: int) -> OpGraph:
             continue
         if node.op in ("placeholder", "get_attr"):
             alias[node.name] = ()
+            if node.op == "get_attr":
+                try:
+                    param_elems[node.name] = gm.get_parameter(node.target).numel()
+                except AttributeError:  # a buffer or constant, not a weight
+                    pass
+            continue
+        if _is_metadata(node):
+            alias[node.name] = ()
             continue
         t_in = tensor_args(node)
         in_shape = _shape(t_in[0]) if t_in else None
@@ -97,9 +116,8 @@ def _from_fx(gm, input_shape, dtype_bytes: int) -> OpGraph:
                 op = gemm_op(node.name, rows, m.in_features, m.out_features, True, m.bias is not None, ins,
                              dtype_bytes=dtype_bytes)
             elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, nn.GroupNorm)) and shape:
-                ch = shape[1] if len(shape) > 1 else shape[0]
                 op = eltwise_op(node.name, shape, 1, ins, 2.0, "norm", dtype_bytes=dtype_bytes,
-                                detail=type(m).__name__, weight_elems=2 * ch)
+                                detail=type(m).__name__, weight_elems=sum(p.numel() for p in m.parameters()))
             elif isinstance(m, (nn.AdaptiveAvgPool2d, nn.AvgPool2d, nn.MaxPool2d, nn.AdaptiveMaxPool2d)) and shape:
                 if isinstance(m, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
                     window = max(numel(in_shape) // max(numel(shape), 1), 1)
@@ -146,10 +164,11 @@ def _from_fx(gm, input_shape, dtype_bytes: int) -> OpGraph:
                         numel(shape) * dtype_bytes, 0.0, ins, tname)
             elif tname in ("softmax", "log_softmax"):
                 op = eltwise_op(node.name, shape, 1, ins, 5.0, "softmax", dtype_bytes=dtype_bytes)
-            else:  # arithmetic / activations: element-wise
+            else:  # arithmetic / activations: element-wise; a parameter operand is a weight
                 zero = tname in ("mul", "mul_") and any(c == 0 for c in consts)
-                op = eltwise_op(node.name, shape, max(len(t_in), 1), ins, 1.0, zero=zero, dtype_bytes=dtype_bytes,
-                                detail=tname)
+                weights = [param_elems[a.name] for a in t_in if a.name in param_elems]
+                op = eltwise_op(node.name, shape, max(len(t_in) - len(weights), 1), ins, 1.0, zero=zero,
+                                dtype_bytes=dtype_bytes, detail=tname, weight_elems=sum(weights))
         if op is None:
             alias[node.name] = ins
         else:
