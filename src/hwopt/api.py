@@ -141,7 +141,8 @@ def _run(st: Study, evaluator: Evaluator, strat, budget: int, n_jobs: int, progr
     feature_fn = getattr(evaluator, "feature_fn", None)
     cost_fn = getattr(evaluator, "cost_fn", None)  # per-op-class counts under a measured latency
     costs, cost_cols = cost_fn(st.objectives) if cost_fn else (None, ())
-    wants_refs = st.settings.get("references", True) and hasattr(evaluator, "reference_configs")
+    # studies from before references existed have no such setting: resumed as they were run
+    wants_refs = st.settings.get("references", False) and hasattr(evaluator, "reference_configs")
     optimize(
         st, evaluator, strat, budget, executor=get_executor(n_jobs), progress=progress,
         hv_fn=_hv_fn(evaluator, st),
