@@ -57,7 +57,8 @@ def history(study: Study) -> tuple[list[TrialRecord], list[Config], np.ndarray, 
     return records, [t.config for t in records], F, G
 
 
-def _evaluate_enqueued(study: Study, evaluator: Evaluator, executor, configs: Sequence[Config], budget: int) -> int:
+def _evaluate_enqueued(study: Study, evaluator: Evaluator, executor, configs: Sequence[Config], budget: int,
+                       progress: Progress) -> int:
     """Evaluate the feasible ``configs`` not yet in ``study`` (up to ``budget`` distinct configs in all)."""
     space = evaluator.space
     known = {t.config_hash for t in study.trials if t.state in ("COMPLETE", "FAIL")}
@@ -67,10 +68,13 @@ def _evaluate_enqueued(study: Study, evaluator: Evaluator, executor, configs: Se
         if h not in known and h not in todo and space.is_feasible(cfg) and len(known) + len(todo) < budget:
             todo[h] = cfg
     batch = list(todo.items())
-    for out in executor.run(evaluator, [c for _, c in batch]):
+    failed = 0
+    for k, out in enumerate(executor.run(evaluator, [c for _, c in batch])):
         h, cfg = batch[out.index]
-        study.add(space.canonical(cfg), h, out.measurements, started=out.started, finished=out.finished,
-                  space=space, fail_reason=out.fail_reason, strategy="reference", seed=None)
+        rec = study.add(space.canonical(cfg), h, out.measurements, started=out.started, finished=out.finished,
+                        space=space, fail_reason=out.fail_reason, strategy="reference", seed=None)
+        failed += not rec.ok
+        progress.update(len(known) + k + 1, failed, None)
     return len(batch)
 
 
@@ -95,99 +99,100 @@ def optimize(
     ``enqueue``: configs evaluated first, before the strategy proposes any (skipped when already
     in the study; they count towards the budget); the strategy gets them as a warm start.
     """
-    space = evaluator.space
-    objectives, constraints = study.objectives, study.constraints
     executor = executor or InlineExecutor()
+    progress = progress or Progress()
     try:
-        evaluated = _evaluate_enqueued(study, evaluator, executor, enqueue, budget)
-    except BaseException:
+        return _loop(study, evaluator, strategy, budget, executor, progress, hv_fn, enqueue,
+                     Problem(space=evaluator.space, n_obj=len(study.objectives), n_constr=len(study.constraints),
+                             objective_names=[o.name for o in study.objectives], exact=exact,
+                             exact_columns=tuple(exact_columns), features=features, cost_counts=cost_counts,
+                             cost_columns=tuple(cost_columns)))
+    finally:
+        progress.close()
         if hasattr(executor, "close"):
             executor.close()
-        raise
-    strategy.setup(Problem(
-        space=space, n_obj=len(objectives), n_constr=len(constraints),
-        objective_names=[o.name for o in objectives], exact=exact, exact_columns=tuple(exact_columns),
-        features=features, cost_counts=cost_counts, cost_columns=tuple(cost_columns),
-    ))
+
+
+def _loop(study: Study, evaluator: Evaluator, strategy: Strategy, budget: int, executor, progress: Progress,
+          hv_fn: Callable[[np.ndarray], float] | None, enqueue: Sequence[Config], problem: Problem) -> int:
+    space = evaluator.space
+    objectives, constraints = study.objectives, study.constraints
+    progress.start(budget, len({t.config_hash for t in study.trials if t.state in ("COMPLETE", "FAIL")}))
+    evaluated = _evaluate_enqueued(study, evaluator, executor, enqueue, budget, progress)
+    strategy.setup(problem)
     records, configs, F_hist, G_hist = history(study)
     known: dict[str, tuple[np.ndarray, np.ndarray]] = {
         t.config_hash: (F_hist[i], G_hist[i]) for i, t in enumerate(records)
     }
     if records:
         strategy.warm_start(configs, F_hist, G_hist)
-    progress = progress or Progress()
     failed = sum(1 for t in records if not t.ok)
     front = np.zeros((0, len(objectives)))  # feasible non-dominated points: all the hypervolume needs
     for i, t in enumerate(records):
         if t.ok and not (G_hist[i] > 0).any():
             front, _ = update_front(front, F_hist[i])
     hv = hv_fn(front) if hv_fn and len(front) else None
-    progress.start(budget, len(known))
+    progress.update(len(known), failed, hv)
     #: proposals that break the space's constraints: told as failures, never evaluated or counted
     known_infeasible: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     stall = 0
     fallback = None
     strategy_name = type(strategy).name or type(strategy).__name__
-    try:
-        while len(known) < budget:
-            want = max(1, strategy.batch_size)
-            batch = strategy.ask(want)
-            if stall >= STALL_LIMIT:
-                if fallback is None:
-                    from hwopt.strategies._random import RandomStrategy
+    while len(known) < budget:
+        want = max(1, strategy.batch_size)
+        batch = strategy.ask(want)
+        if stall >= STALL_LIMIT:
+            if fallback is None:
+                from hwopt.strategies._random import RandomStrategy
 
-                    warnings.warn(
-                        f"{strategy_name} proposed only known configs for {STALL_LIMIT} batches; mixing in random unseen configs",
-                        HwoptWarning, stacklevel=2,
-                    )
-                    fallback = RandomStrategy(seed=(strategy.seed or 0) + 7919)
-                    fallback.setup(strategy.problem)
-                batch = list(batch) + fallback.ask(want)
-            if not batch:
-                stall += 1
-                continue
-            hashes = [space.hash(c) for c in batch]
-            for c, h in zip(batch, hashes):
-                if h not in known and not space.is_feasible(c):  # violates the space's own constraints:
-                    known_infeasible[h] = (np.full(len(objectives), np.nan), np.full(len(constraints), np.inf))
-            new: list[int] = []
-            pending: set[str] = set()
-            for i, h in enumerate(hashes):
-                if h not in known and h not in known_infeasible and h not in pending and len(known) + len(new) < budget:
-                    new.append(i)
-                    pending.add(h)
-            stall = 0 if new else stall + 1
-            for out in executor.run(evaluator, [batch[i] for i in new]):
-                i = new[out.index]
-                rec = study.add(
-                    space.canonical(batch[i]), hashes[i], out.measurements, started=out.started,
-                    finished=out.finished, space=space, fail_reason=out.fail_reason,
-                    strategy=strategy_name, seed=strategy.seed,
+                warnings.warn(
+                    f"{strategy_name} proposed only known configs for {STALL_LIMIT} batches; mixing in random unseen configs",
+                    HwoptWarning, stacklevel=3,
                 )
-                f, g = to_matrices([rec.measurements if rec.ok else None], objectives, constraints)
-                known[hashes[i]] = (f[0], g[0])
-                evaluated += 1
-                if rec.ok:
-                    if not (g[0] > 0).any():
-                        front, changed = update_front(front, f[0])
-                        if changed and hv_fn:
-                            hv = hv_fn(front)
-                else:
-                    failed += 1
-                progress.update(len(known), failed, hv)
-            told = [(c, known[h] if h in known else known_infeasible[h])
-                    for c, h in zip(batch, hashes) if h in known or h in known_infeasible]
-            if told:
-                F = np.array([fg[0] for _, fg in told])
-                G = np.array([fg[1] for _, fg in told]).reshape(len(told), len(constraints))
-                strategy.tell([c for c, _ in told], F, G)
-                if fallback is not None:
-                    fallback.tell([c for c, _ in told], F, G)
-            state = strategy.state()
-            if state and new:
-                study.add_round({"evaluations": len(known), **state})
-    finally:
-        progress.close()
-        if hasattr(executor, "close"):
-            executor.close()
+                fallback = RandomStrategy(seed=(strategy.seed or 0) + 7919)
+                fallback.setup(strategy.problem)
+            batch = list(batch) + fallback.ask(want)
+        if not batch:
+            stall += 1
+            continue
+        hashes = [space.hash(c) for c in batch]
+        for c, h in zip(batch, hashes):
+            if h not in known and not space.is_feasible(c):  # violates the space's own constraints:
+                known_infeasible[h] = (np.full(len(objectives), np.nan), np.full(len(constraints), np.inf))
+        new: list[int] = []
+        pending: set[str] = set()
+        for i, h in enumerate(hashes):
+            if h not in known and h not in known_infeasible and h not in pending and len(known) + len(new) < budget:
+                new.append(i)
+                pending.add(h)
+        stall = 0 if new else stall + 1
+        for out in executor.run(evaluator, [batch[i] for i in new]):
+            i = new[out.index]
+            rec = study.add(
+                space.canonical(batch[i]), hashes[i], out.measurements, started=out.started,
+                finished=out.finished, space=space, fail_reason=out.fail_reason,
+                strategy=strategy_name, seed=strategy.seed,
+            )
+            f, g = to_matrices([rec.measurements if rec.ok else None], objectives, constraints)
+            known[hashes[i]] = (f[0], g[0])
+            evaluated += 1
+            if rec.ok:
+                if not (g[0] > 0).any():
+                    front, changed = update_front(front, f[0])
+                    if changed and hv_fn:
+                        hv = hv_fn(front)
+            else:
+                failed += 1
+            progress.update(len(known), failed, hv)
+        told = [(c, known[h] if h in known else known_infeasible[h])
+                for c, h in zip(batch, hashes) if h in known or h in known_infeasible]
+        if told:
+            F = np.array([fg[0] for _, fg in told])
+            G = np.array([fg[1] for _, fg in told]).reshape(len(told), len(constraints))
+            strategy.tell([c for c, _ in told], F, G)
+            if fallback is not None:
+                fallback.tell([c for c, _ in told], F, G)
+        state = strategy.state()
+        if state and new:
+            study.add_round({"evaluations": len(known), **state})
     return evaluated
