@@ -156,6 +156,25 @@ def segment_graph(apply: Callable[[GraphBuilder, Tensor, tuple], Tensor], seg: t
     return g.graph(y), y[1]
 
 
+def chain_graph(keys: Callable[[Any, dict], list[tuple]], apply: Callable[[Any, GraphBuilder, Tensor, tuple], Tensor]
+                ) -> tuple[Callable[..., OpGraph], "GraphSegments"]:
+    """The whole-graph builder ``build(space, config, batch_size=1, dtype_bytes=4)`` and the
+    :class:`GraphSegments` of a space whose graph is the chain of segments ``keys(space, config)``,
+    each added by ``apply(space, g, x, key)``: one definition serves both, so they cannot drift."""
+
+    def build(space: Any, config: dict, batch_size: int = 1, dtype_bytes: int = 4) -> OpGraph:
+        g = GraphBuilder(space.input_shape(space.space.validate(config), batch_size), dtype_bytes)
+        x = g.input
+        for seg in keys(space, config):
+            x = apply(space, g, x, seg)
+        return g.graph(x)
+
+    def graph(space: Any, seg: tuple, shape: tuple[int, ...], dtype_bytes: float = 4):
+        return segment_graph(lambda g, x, s: apply(space, g, x, s), seg, shape, dtype_bytes)
+
+    return build, GraphSegments(keys=keys, graph=graph)
+
+
 @dataclass(frozen=True)
 class GraphSegments:
     """How a space's graph splits into a chain of segments whose counts add up:

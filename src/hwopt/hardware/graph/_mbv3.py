@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hwopt.hardware.graph._build import GraphBuilder, GraphSegments, Tensor, segment_graph
-from hwopt.hardware.graph._ops import OpGraph
+from hwopt.hardware.graph._build import GraphBuilder, Tensor, chain_graph
 
 _ACTS = {"relu": "ReLU", "h_swish": "Hardswish", "h_sigmoid": "Hardsigmoid"}
 
@@ -52,15 +51,4 @@ def _segment(space: Any, g: GraphBuilder, x: Tensor, seg: tuple) -> Tensor:
     return g.add(x, y) if residual else y
 
 
-def mbv3_graph(space: Any, config: dict, batch_size: int = 1, dtype_bytes: int = 4) -> OpGraph:
-    g = GraphBuilder(space.input_shape(space.space.validate(config), batch_size), dtype_bytes)
-    x = g.input
-    for seg in mbv3_segments(space, config):
-        x = _segment(space, g, x, seg)
-    return g.graph(x)
-
-
-MBV3_SEGMENTS = GraphSegments(
-    keys=mbv3_segments,
-    graph=lambda space, seg, shape, dtype_bytes=4: segment_graph(
-        lambda g, x, s: _segment(space, g, x, s), seg, shape, dtype_bytes))
+mbv3_graph, MBV3_SEGMENTS = chain_graph(mbv3_segments, _segment)

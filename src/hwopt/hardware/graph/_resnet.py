@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hwopt.hardware.graph._build import GraphBuilder, GraphSegments, Tensor, segment_graph
-from hwopt.hardware.graph._ops import OpGraph
+from hwopt.hardware.graph._build import GraphBuilder, Tensor, chain_graph
 
 
 def resnet_segments(space: Any, config: dict) -> list[tuple]:
@@ -29,7 +28,7 @@ def _conv_bn(g: GraphBuilder, x: Tensor, c_out: int, k: int, stride: int, relu: 
     return g.act(y) if relu else y
 
 
-def _segment(g: GraphBuilder, x: Tensor, seg: tuple) -> Tensor:
+def _segment(_space: Any, g: GraphBuilder, x: Tensor, seg: tuple) -> Tensor:
     if seg[0] == "stem":
         _, mid, out, skip = seg
         x = _conv_bn(g, x, mid, 3, 2)
@@ -45,14 +44,4 @@ def _segment(g: GraphBuilder, x: Tensor, seg: tuple) -> Tensor:
     return g.act(g.add(y, res))
 
 
-def resnet_graph(space: Any, config: dict, batch_size: int = 1, dtype_bytes: int = 4) -> OpGraph:
-    g = GraphBuilder(space.input_shape(space.space.validate(config), batch_size), dtype_bytes)
-    x = g.input
-    for seg in resnet_segments(space, config):
-        x = _segment(g, x, seg)
-    return g.graph(x)
-
-
-RESNET_SEGMENTS = GraphSegments(
-    keys=resnet_segments,
-    graph=lambda space, seg, shape, dtype_bytes=4: segment_graph(_segment, seg, shape, dtype_bytes))
+resnet_graph, RESNET_SEGMENTS = chain_graph(resnet_segments, _segment)

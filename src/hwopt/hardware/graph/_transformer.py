@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hwopt.hardware.graph._build import GraphBuilder, GraphSegments, Tensor, segment_graph
-from hwopt.hardware.graph._ops import OpGraph
+from hwopt.hardware.graph._build import GraphBuilder, Tensor, chain_graph
 
 
 def transformer_segments(space: Any, config: dict) -> list[tuple]:
@@ -44,15 +43,4 @@ def _segment(space: Any, g: GraphBuilder, x: Tensor, seg: tuple) -> Tensor:
     return g.layer_norm(x) if last else x
 
 
-def transformer_graph(space: Any, config: dict, batch_size: int = 1, dtype_bytes: int = 4) -> OpGraph:
-    g = GraphBuilder(space.input_shape(space.space.validate(config), batch_size), dtype_bytes)
-    x = g.input
-    for seg in transformer_segments(space, config):
-        x = _segment(space, g, x, seg)
-    return g.graph(x)
-
-
-TRANSFORMER_SEGMENTS = GraphSegments(
-    keys=transformer_segments,
-    graph=lambda space, seg, shape, dtype_bytes=4: segment_graph(
-        lambda g, x, s: _segment(space, g, x, s), seg, shape, dtype_bytes))
+transformer_graph, TRANSFORMER_SEGMENTS = chain_graph(transformer_segments, _segment)
