@@ -137,18 +137,10 @@ class GraphTable:
         return cls(int(z["n"]), {v: z[f"ops_{v}"] for v in VARIANTS}, z["weight_bytes"], z["peak"])
 
 
-#: analytic graph builders for spaces defined elsewhere: space name -> "module:function"
-ANALYTIC_GRAPHS = Registry("analytic graph")
-ANALYTIC_GRAPHS.register("ofa-mbv3", "hwopt.hardware.graph._mbv3:mbv3_graph", "elastic MobileNetV3 sub-networks")
-ANALYTIC_GRAPHS.register("ofa-resnet50", "hwopt.hardware.graph._resnet:resnet_graph", "elastic ResNet-50 sub-networks")
-ANALYTIC_GRAPHS.register("demo", "hwopt.hardware.graph._mbv3:mbv3_graph", "the demo's elastic MobileNetV3 on digits")
-ANALYTIC_GRAPHS.register("transformer", "hwopt.hardware.graph._transformer:transformer_graph",
-                         "elastic transformer encoder sub-networks")
-
-
-#: spaces whose graph is a chain of segments with additive counts: space name -> "module:object"
-#: with ``keys(space, config)`` (hashable segment keys) and ``graph(space, key, input_shape,
-#: dtype_bytes)`` (the segment's OpGraph and output shape), so each distinct segment is built once
+#: analytic graphs of spaces defined elsewhere whose graph is a chain of segments with additive
+#: counts: space name -> "module:object", a GraphSegments with ``keys(space, config)`` (hashable
+#: segment keys), ``graph(space, key, input_shape, dtype_bytes)`` (the segment's OpGraph and
+#: output shape: each distinct segment is built once) and ``build`` (the whole graph)
 GRAPH_SEGMENTS = Registry("graph segments")
 GRAPH_SEGMENTS.register("ofa-mbv3", "hwopt.hardware.graph._mbv3:MBV3_SEGMENTS", "stem, one per block, head")
 GRAPH_SEGMENTS.register("ofa-resnet50", "hwopt.hardware.graph._resnet:RESNET_SEGMENTS", "stem, one per bottleneck, head")
@@ -172,8 +164,8 @@ def analytic_graph_builder(space: Any) -> Callable[..., OpGraph] | None:
     model gives its graph."""
     if hasattr(space, "op_graph"):
         return lambda cfg, b, d=4: space.op_graph(cfg, b, d)
-    if space.name in ANALYTIC_GRAPHS:
-        fn = ANALYTIC_GRAPHS.get(space.name)
+    if space.name in GRAPH_SEGMENTS:
+        fn = GRAPH_SEGMENTS.get(space.name).build
         return lambda cfg, b, d=4: fn(space, cfg, b, d)
     return None
 

@@ -172,7 +172,7 @@ def chain_graph(keys: Callable[[Any, dict], list[tuple]], apply: Callable[[Any, 
     def graph(space: Any, seg: tuple, shape: tuple[int, ...], dtype_bytes: float = 4):
         return segment_graph(lambda g, x, s: apply(space, g, x, s), seg, shape, dtype_bytes)
 
-    return build, GraphSegments(keys=keys, graph=graph)
+    return build, GraphSegments(keys=keys, graph=graph, build=build)
 
 
 @dataclass(frozen=True)
@@ -183,3 +183,6 @@ class GraphSegments:
 
     keys: Callable[[Any, dict], list[tuple]]
     graph: Callable[..., tuple[OpGraph, tuple[int, ...]]]
+    #: the whole graph at once, ``build(space, config, batch_size=1, dtype_bytes=4)`` (None when the
+    #: space builds it itself, ``op_graph``)
+    build: Callable[..., OpGraph] | None = None
