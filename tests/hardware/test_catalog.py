@@ -28,6 +28,13 @@ def test_shared_table_devices_resolve(device):
     assert load_catalog().get(device).name
 
 
+@pytest.mark.parametrize("device,name", [("edgegpu", "Jetson-TX2"), ("cortexA76cpu", "Pixel-4"),
+                                         ("i7-7820X", "Core-i7-7820X"), ("Jetson AGX Xavier", "Jetson-AGX-Xavier")])
+def test_devices_of_other_published_latency_sets_resolve(device, name):
+    """HW-NAS-Bench, nn-Meter and BRP-NAS name their devices differently from the spec sheets."""
+    assert load_catalog().get(device).name == name
+
+
 def _entry(**over):
     d = {"name": "x", "kind": "gpu", "description": "d", "peak_tflops": {"fp32": 1.0},
          "memory_bandwidth_gbps": 10, "memory_gb": 1,
