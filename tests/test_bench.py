@@ -95,3 +95,58 @@ def test_a_stalled_one_config_sampler_gets_as_many_proposals_as_a_population(tab
     r = run_one(f"table:{table}", "stuck", 0, 100, ["acc:max", "latency_ms:min"], patience=50, patience_proposals=250)
     assert r.stopped == "no new proposals" and len(r.hv) == 1
     assert strategy.asked == 251  # 1 new config, then 250 re-proposals (not 50 asks)
+
+
+def test_a_bench_that_died_continues_from_its_saved_runs(table, tmp_path, monkeypatch, capsys):
+    """Runs are saved as they finish; a second call reuses them and only runs what is missing."""
+    import hwopt.benchmarks._runner as runner
+
+    calls = []
+    real = runner._worker
+
+    def dies_on_the_third_run(task):
+        calls.append(task[2])
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the process is stopped in the middle of the bench
+        return real(task)
+
+    monkeypatch.setattr(runner, "_worker", dies_on_the_third_run)
+    out = tmp_path / "bench"
+    args = ["bench", "--benchmark", f"table:{table}", "--objectives", "acc:max", "latency_ms:min",
+            "--strategies", "random", "--seeds", "4", "--budget", "30", "--out", str(out)]
+    assert main(args) == 130
+    assert "finished runs are kept" in capsys.readouterr().err.strip().splitlines()[-1]
+    assert len((out / "runs.jsonl").read_text().splitlines()) == 2
+    with (out / "runs.jsonl").open("a") as f:
+        f.write('{"key": "cut short')  # the line a kill can leave behind
+    seen = []
+    monkeypatch.setattr(runner, "_worker", lambda task: seen.append(task[2]) or real(task))
+    assert main(args) == 0
+    assert seen == [2, 3]  # seeds 0 and 1 were reused, not run again
+    curves = pd.read_csv(out / "curves.csv")
+    fresh = run_one(f"table:{table}", "random", 0, 30, ["acc:max", "latency_ms:min"])
+    assert curves[curves.seed == 0].hv_fraction.tolist() == pytest.approx(fresh.hv)
+    assert "continuing" in capsys.readouterr().err
+
+
+def _killed_on_seed_1(task):
+    """A worker that the OS kills (out of memory, kill -9) in the middle of seed 1."""
+    import os
+    import signal
+
+    import hwopt.benchmarks._runner as runner
+
+    if task[2] == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return runner.run_one(*task)
+
+
+def test_a_dead_worker_process_is_one_error_line_and_keeps_finished_runs(table, tmp_path, monkeypatch, capsys):
+    import hwopt.benchmarks._runner as runner
+
+    monkeypatch.setattr(runner, "_worker", _killed_on_seed_1)
+    out = tmp_path / "bench"
+    rc = main(["bench", "--benchmark", f"table:{table}", "--objectives", "acc:max", "latency_ms:min",
+               "--strategies", "random", "--seeds", "2", "--budget", "20", "--out", str(out), "--jobs", "2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc != 0 and err[-1].startswith("error:") and "worker process died" in err[-1] and "runs.jsonl" in err[-1]

@@ -12,10 +12,12 @@ such as TPE gets as many proposals as a population-50 one); its curve then stays
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -23,6 +25,7 @@ import pandas as pd
 
 from hwopt.benchmarks import get_benchmark
 from hwopt.benchmarks._base import TabularBenchmark
+from hwopt.errors import BenchmarkError
 from hwopt.evaluators import parse_objectives
 from hwopt.strategies import Problem, get_strategy
 from hwopt.study._optimize import update_front
@@ -173,10 +176,45 @@ def _worker(task: tuple) -> RunResult:
         return run_one(*task)
 
 
+def _run_key(task: tuple) -> str:
+    """What makes two runs the same run: every argument of ``run_one``."""
+    b, s, seed, budget, objectives, data_dir, options = task
+    return json.dumps([b, s, seed, budget, list(objectives), data_dir, options or {}], sort_keys=True, default=str)
+
+
+def _load_finished(path: Path) -> dict[str, RunResult]:
+    """Runs saved by an earlier call with the same output directory (a torn last line is ignored)."""
+    done: dict[str, RunResult] = {}
+    if not path.exists():
+        return done
+    for line in path.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+            done[rec["key"]] = RunResult(**rec["result"])
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut short when the process was killed: that run is simply redone
+    return done
+
+
+def _save_finished(path: Path, key: str, r: RunResult) -> None:
+    result = {"benchmark": r.benchmark, "strategy": r.strategy, "seed": r.seed, "hv": r.hv, "wall_s": r.wall_s,
+              "reproposed": r.reproposed, "stopped": r.stopped}
+    with path.open("a") as f:
+        f.write(json.dumps({"key": key, "result": result}) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def run_bench(benchmarks: Sequence[str], strategies: Sequence[str], seeds: Sequence[int], budget: int,
               objectives: Sequence[str] = (), data_dir: str | None = None, jobs: int = 1,
-              options: dict[str, dict[str, Any]] | None = None, progress=None) -> list[RunResult]:
-    """Every strategy × benchmark × seed; ``jobs`` > 1 runs them in worker processes."""
+              options: dict[str, dict[str, Any]] | None = None, progress=None,
+              checkpoint: str | Path | None = None) -> list[RunResult]:
+    """Every strategy × benchmark × seed; ``jobs`` > 1 runs them in worker processes.
+
+    With ``checkpoint`` (a JSON-lines file) each finished run is appended to it as it ends, and
+    runs already there are reused instead of run again: a bench that was killed or crashed
+    continues where it stopped when called again with the same file.
+    """
     options = options or {}
     for b in benchmarks:  # fail fast, with one clear error, before any worker starts
         bench = _benchmark(b, data_dir)
@@ -186,24 +224,35 @@ def run_bench(benchmarks: Sequence[str], strategies: Sequence[str], seeds: Seque
         get_strategy(s, seed=0, **options.get(s, {}))
     tasks = [(b, s, seed, budget, tuple(objectives), data_dir, options.get(s)) for b in benchmarks
              for s in strategies for seed in seeds]
-    results: list[RunResult] = []
-    if jobs <= 1:
-        for t in tasks:
-            results.append(_worker(t))
-            if progress:
-                progress(results[-1], len(results), len(tasks))
-        return results
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    path = Path(checkpoint) if checkpoint is not None else None
+    finished = _load_finished(path) if path is not None else {}
+    results = {_run_key(t): finished[_run_key(t)] for t in tasks if _run_key(t) in finished}
+    todo = [t for t in tasks if _run_key(t) not in results]
 
-    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork")) as pool:
-        futures = [pool.submit(_worker, t) for t in tasks]
-        for f in as_completed(futures):
-            results.append(f.result())
-            if progress:
-                progress(results[-1], len(results), len(tasks))
-    order = {(t[0], t[1], t[2]): i for i, t in enumerate(tasks)}
-    return sorted(results, key=lambda r: order[(r.benchmark, r.strategy, r.seed)])
+    def record(t: tuple, r: RunResult) -> None:
+        results[_run_key(t)] = r
+        if path is not None:
+            _save_finished(path, _run_key(t), r)
+        if progress:
+            progress(r, len(results), len(tasks))
+
+    if jobs <= 1:
+        for t in todo:
+            record(t, _worker(t))
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            with ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork")) as pool:
+                futures = {pool.submit(_worker, t): t for t in todo}
+                for f in as_completed(futures):
+                    record(futures[f], f.result())
+        except (BrokenProcessPool, BrokenPipeError) as e:
+            kept = f"; the {len(results)} finished runs are kept in {path}, rerun to continue" if path else ""
+            raise BenchmarkError(f"a bench worker process died ({type(e).__name__}: killed or out of memory?){kept}") from e
+    return [results[_run_key(t)] for t in tasks]
 
 
 def plot_curves(curves: pd.DataFrame, path: str) -> None:

@@ -2,7 +2,8 @@
 
 Writes ``DIR/curves.csv`` (hv_fraction after each distinct evaluation), ``DIR/summary.csv``
 (evaluations to 95/98/99% of the true hypervolume, hv at every 50 evaluations, wall time) and
-``DIR/curves.png``. ``--strategies default`` names the strategy ``hwopt search`` uses.
+``DIR/curves.png``. Each run is saved to ``DIR/runs.jsonl`` as it finishes, and the same command
+run again reuses the runs saved there: a killed bench continues where it stopped. ``--strategies default`` names the strategy ``hwopt search`` uses.
 """
 
 from __future__ import annotations
@@ -61,9 +62,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"[{done}/{total}] {r.benchmark} {r.strategy} seed {r.seed}: hv {r.hv[-1] if r.hv else 0:.4f} "
               f"after {len(r.hv)} evaluations, {r.wall_s:.1f} s", file=sys.stderr, flush=True)
 
-    results = run_bench(args.benchmarks, strategies, list(range(args.seeds)), args.budget,
-                        objectives=args.objectives or (), data_dir=args.data_dir, jobs=args.jobs,
-                        options=options, progress=progress)
+    runs = out / "runs.jsonl"
+    if runs.exists():
+        print(f"continuing: the finished runs in {runs} that match this command are reused", file=sys.stderr)
+    try:
+        results = run_bench(args.benchmarks, strategies, list(range(args.seeds)), args.budget,
+                            objectives=args.objectives or (), data_dir=args.data_dir, jobs=args.jobs,
+                            options=options, progress=progress, checkpoint=runs)
+    except KeyboardInterrupt:
+        print(f"error: interrupted; the finished runs are kept in {runs}, the same command continues", file=sys.stderr)
+        return 130
     curves = curves_frame(results, args.budget)
     summary = summary_frame(results, args.budget)
     curves.to_csv(out / "curves.csv", index=False)
@@ -73,6 +81,6 @@ def run(args: argparse.Namespace) -> int:
             "stalled", "hv_at_100_mean", "wall_s_mean"]
     cols = [c for c in cols if c in summary.columns]
     print(summary[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    for name in ("curves.csv", "summary.csv", "curves.png"):
+    for name in ("curves.csv", "summary.csv", "curves.png", "runs.jsonl"):
         print(f"{name + ':':<13}{out / name}")
     return 0
