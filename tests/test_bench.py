@@ -126,7 +126,8 @@ def test_a_bench_that_died_continues_from_its_saved_runs(table, tmp_path, monkey
     curves = pd.read_csv(out / "curves.csv")
     fresh = run_one(f"table:{table}", "random", 0, 30, ["acc:max", "latency_ms:min"])
     assert curves[curves.seed == 0].hv_fraction.tolist() == pytest.approx(fresh.hv)
-    assert "continuing" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "continuing" in err and err.count("(saved run, reused)") == 2
 
 
 def _killed_on_seed_1(task):

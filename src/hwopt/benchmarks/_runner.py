@@ -177,9 +177,12 @@ def _worker(task: tuple) -> RunResult:
 
 
 def _run_key(task: tuple) -> str:
-    """What makes two runs the same run: every argument of ``run_one``."""
+    """What makes two runs the same run: every argument of ``run_one``, and the hwopt version."""
+    from hwopt import __version__
+
     b, s, seed, budget, objectives, data_dir, options = task
-    return json.dumps([b, s, seed, budget, list(objectives), data_dir, options or {}], sort_keys=True, default=str)
+    return json.dumps([b, s, seed, budget, list(objectives), data_dir, options or {}, __version__],
+                      sort_keys=True, default=str)
 
 
 def _load_finished(path: Path) -> dict[str, RunResult]:
@@ -226,7 +229,12 @@ def run_bench(benchmarks: Sequence[str], strategies: Sequence[str], seeds: Seque
              for s in strategies for seed in seeds]
     path = Path(checkpoint) if checkpoint is not None else None
     finished = _load_finished(path) if path is not None else {}
-    results = {_run_key(t): finished[_run_key(t)] for t in tasks if _run_key(t) in finished}
+    results: dict[str, RunResult] = {}
+    for t in tasks:
+        if _run_key(t) in finished:
+            results[_run_key(t)] = finished[_run_key(t)]
+            if progress:
+                progress(results[_run_key(t)], len(results), len(tasks), reused=True)
     todo = [t for t in tasks if _run_key(t) not in results]
 
     def record(t: tuple, r: RunResult) -> None:

@@ -58,13 +58,15 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    def progress(r, done, total):
+    def progress(r, done, total, reused=False):
         print(f"[{done}/{total}] {r.benchmark} {r.strategy} seed {r.seed}: hv {r.hv[-1] if r.hv else 0:.4f} "
-              f"after {len(r.hv)} evaluations, {r.wall_s:.1f} s", file=sys.stderr, flush=True)
+              f"after {len(r.hv)} evaluations, {r.wall_s:.1f} s{' (saved run, reused)' if reused else ''}",
+              file=sys.stderr, flush=True)
 
     runs = out / "runs.jsonl"
     if runs.exists():
-        print(f"continuing: the finished runs in {runs} that match this command are reused", file=sys.stderr)
+        print(f"continuing: the runs saved in {runs} that match this command (and this hwopt version) are reused",
+              file=sys.stderr)
     try:
         results = run_bench(args.benchmarks, strategies, list(range(args.seeds)), args.budget,
                             objectives=args.objectives or (), data_dir=args.data_dir, jobs=args.jobs,
