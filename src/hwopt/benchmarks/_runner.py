@@ -229,24 +229,25 @@ def run_bench(benchmarks: Sequence[str], strategies: Sequence[str], seeds: Seque
              for s in strategies for seed in seeds]
     path = Path(checkpoint) if checkpoint is not None else None
     finished = _load_finished(path) if path is not None else {}
+    keys = [_run_key(t) for t in tasks]
     results: dict[str, RunResult] = {}
-    for t in tasks:
-        if _run_key(t) in finished:
-            results[_run_key(t)] = finished[_run_key(t)]
+    for k in keys:
+        if k in finished:
+            results[k] = finished[k]
             if progress:
-                progress(results[_run_key(t)], len(results), len(tasks), reused=True)
-    todo = [t for t in tasks if _run_key(t) not in results]
+                progress(finished[k], len(results), len(tasks), reused=True)
+    todo = [(k, t) for k, t in zip(keys, tasks) if k not in results]
 
-    def record(t: tuple, r: RunResult) -> None:
-        results[_run_key(t)] = r
+    def record(k: str, r: RunResult) -> None:
+        results[k] = r
         if path is not None:
-            _save_finished(path, _run_key(t), r)
+            _save_finished(path, k, r)
         if progress:
             progress(r, len(results), len(tasks))
 
     if jobs <= 1:
-        for t in todo:
-            record(t, _worker(t))
+        for k, t in todo:
+            record(k, _worker(t))
     else:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -254,13 +255,13 @@ def run_bench(benchmarks: Sequence[str], strategies: Sequence[str], seeds: Seque
 
         try:
             with ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork")) as pool:
-                futures = {pool.submit(_worker, t): t for t in todo}
+                futures = {pool.submit(_worker, t): k for k, t in todo}
                 for f in as_completed(futures):
                     record(futures[f], f.result())
         except (BrokenProcessPool, BrokenPipeError) as e:
             kept = f"; the {len(results)} finished runs are kept in {path}, rerun to continue" if path else ""
             raise BenchmarkError(f"a bench worker process died ({type(e).__name__}: killed or out of memory?){kept}") from e
-    return [results[_run_key(t)] for t in tasks]
+    return [results[k] for k in keys]
 
 
 def plot_curves(curves: pd.DataFrame, path: str) -> None:

@@ -3,7 +3,8 @@
 Writes ``DIR/curves.csv`` (hv_fraction after each distinct evaluation), ``DIR/summary.csv``
 (evaluations to 95/98/99% of the true hypervolume, hv at every 50 evaluations, wall time) and
 ``DIR/curves.png``. Each run is saved to ``DIR/runs.jsonl`` as it finishes, and the same command
-run again reuses the runs saved there: a killed bench continues where it stopped. ``--strategies default`` names the strategy ``hwopt search`` uses.
+run again reuses the runs saved there: a killed bench continues where it stopped.
+``--strategies default`` names the strategy ``hwopt search`` uses.
 """
 
 from __future__ import annotations
