@@ -23,6 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from hwopt import __version__
 from hwopt.benchmarks import get_benchmark
 from hwopt.benchmarks._base import TabularBenchmark
 from hwopt.errors import BenchmarkError
@@ -178,8 +179,6 @@ def _worker(task: tuple) -> RunResult:
 
 def _run_key(task: tuple) -> str:
     """What makes two runs the same run: every argument of ``run_one``, and the hwopt version."""
-    from hwopt import __version__
-
     b, s, seed, budget, objectives, data_dir, options = task
     return json.dumps([b, s, seed, budget, list(objectives), data_dir, options or {}, __version__],
                       sort_keys=True, default=str)

@@ -58,10 +58,10 @@ def history(study: Study) -> tuple[list[TrialRecord], list[Config], np.ndarray, 
 
 
 def _evaluate_enqueued(study: Study, evaluator: Evaluator, executor, configs: Sequence[Config], budget: int,
-                       progress: Progress) -> int:
-    """Evaluate the feasible ``configs`` not yet in ``study`` (up to ``budget`` distinct configs in all)."""
+                       progress: Progress, known: set[str]) -> int:
+    """Evaluate the feasible ``configs`` not in ``known`` (the study's finished config hashes), up to
+    ``budget`` distinct configs in all."""
     space = evaluator.space
-    known = {t.config_hash for t in study.trials if t.state in ("COMPLETE", "FAIL")}
     todo: dict[str, Config] = {}
     for cfg in configs:
         h = space.hash(cfg)
@@ -117,8 +117,9 @@ def _loop(study: Study, evaluator: Evaluator, strategy: Strategy, budget: int, e
           hv_fn: Callable[[np.ndarray], float] | None, enqueue: Sequence[Config], problem: Problem) -> int:
     space = evaluator.space
     objectives, constraints = study.objectives, study.constraints
-    progress.start(budget, len({t.config_hash for t in study.trials if t.state in ("COMPLETE", "FAIL")}))
-    evaluated = _evaluate_enqueued(study, evaluator, executor, enqueue, budget, progress)
+    finished = {t.config_hash for t in study.trials if t.state in ("COMPLETE", "FAIL")}
+    progress.start(budget, len(finished))
+    evaluated = _evaluate_enqueued(study, evaluator, executor, enqueue, budget, progress, finished)
     strategy.setup(problem)
     records, configs, F_hist, G_hist = history(study)
     known: dict[str, tuple[np.ndarray, np.ndarray]] = {
