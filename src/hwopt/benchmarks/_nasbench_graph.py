@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from hwopt.benchmarks._base import TabularBenchmark
@@ -82,6 +83,12 @@ class NasBenchGraphBenchmark(TabularBenchmark):
             name=f"nasbench-graph:{self.dataset}",
             canonicalize=self._canonicalize,
         )
+
+    def _cost_counts(self) -> np.ndarray:
+        """Layers per operation type of each architecture: the terms of an additive latency model
+        (every layer runs, whatever the links), as a user of such a space could count them."""
+        ops = self._ops
+        return np.asarray([[cfg["ops"].count(o) for o in ops] for cfg in self.table["config"]], dtype=float)
 
     def _load(self) -> pd.DataFrame:
         from nas_bench_graph import light_read

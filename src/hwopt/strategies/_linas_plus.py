@@ -9,7 +9,7 @@ objective space, measure the most promising configs. What it changes, and why:
   (mean − ``beta`` · std), and a batch is built greedily with the *kriging believer*: each
   chosen candidate enters the front at its predicted mean, so the next pick goes elsewhere on
   the front (diversity) instead of next to the last one.
-* **Local search around the measured front.** ``local_share`` of each batch (90% by
+* **Local search around the measured front.** ``local_share`` of each batch (80% by
   default) comes from candidates within ``local_radius`` changed dimensions of a measured
   non-dominated config (changes made to its encoding, then canonicalised, so a neighbour whose
   stored representative looks different, e.g. an isomorphic graph, still counts), as long as
@@ -22,7 +22,9 @@ objective space, measure the most promising configs. What it changes, and why:
   optimistic point (mean − ``explore_beta`` · std). Measurements gathered next to the front
   teach the predictor little about distant regions: in runs that stalled, it rated the most
   accurate cells as average (41–46 % against a measured 61 %, std ≈ 10), so at ``beta`` they
-  never promised an improvement and the search stayed on a local front. (With
+  never promised an improvement and the search stayed on a local front. Where a cost model
+  predicts the latency well, the accurate candidates no longer gain from optimism about their
+  latency, and only this bolder share keeps the search for the most accurate ones going. (With
   ``acquisition="ehvi"`` every pick uses the expected improvement instead.)
 * **No re-evaluation.** Known and already-proposed configs (by canonical hash) are never
   proposed; a small initial random design (``initial``) replaces LINAS's 50.
@@ -84,8 +86,8 @@ class LinasPlusStrategy(Strategy):
                  predictor: str = "auto", beta: float = 0.5, enumerate_limit: int = 100_000,
                  algorithm: str = "nsga2", inner_population: int = 100, inner_generations: int = 30,
                  hyper_refit_growth: float = 1.25, log_targets: bool = True, acquisition: str = "optimistic",
-                 local_share: float = 0.9, local_radius: int = 1, warp: str = "log",
-                 explore_beta: float = 2.0, descriptors: bool = True, cost_model: bool = True):
+                 local_share: float = 0.8, local_radius: int = 1, warp: str = "log",
+                 explore_beta: float = 3.0, descriptors: bool = True, cost_model: bool = True):
         super().__init__(seed=seed)
         if initial < 2 or batch < 1:
             raise ConfigError(f"linas+ needs initial >= 2 and batch >= 1, got initial={initial}, batch={batch}")
