@@ -70,7 +70,10 @@ def predictor_table(splits: int = 20) -> None:
         print(f"| {label} | {cells[0]} | {cells[1]} |")
 
 
-def search_table(space: str, hardware: str, noise: float, budget: int, seeds: int) -> None:
+def search_table(space: str, hardware: str, noise: float, budget: int, seeds: int,
+                 compare: dict[str, float] | None = None) -> None:
+    """``compare``: linas+ options of a second setting; each variant then also runs with them, in
+    the same invocation (the hypervolume's scaling spans every run of one invocation)."""
     ms = get_space(space)
     sp = ms.space
     objectives, _ = parse_objectives(["latency:min", "macs:max"])
@@ -89,15 +92,18 @@ def search_table(space: str, hardware: str, noise: float, budget: int, seeds: in
             exact=exact, exact_columns=cols, features=ev.feature_fn(), cost_counts=costs, cost_columns=cost_cols),
         "everything predicted": {},
     }
+    settings = {"": {}} if not compare else {
+        " (defaults)": {}, " (" + ", ".join(f"{k}={v:g}" for k, v in compare.items()) + ")": compare}
+    variants = {name + label: (extra, opts) for name, extra in variants.items() for label, opts in settings.items()}
     print(f"\n{space}: latency (roofline {hardware} x {noise:.0%} log-normal error) x MACs (max), "
           f"budget {budget}, seeds 0-{seeds - 1}")
     print("| linas+ with | strategy s per run | s per 100 evaluations | hypervolume of the measured front |")
     print("|---|---|---|---|")
     runs = {}
-    for name, extra in variants.items():
+    for name, (extra, opts) in variants.items():
         runs[name] = []
         for seed in range(seeds):
-            strat = get_strategy("linas+", seed=seed)
+            strat = get_strategy("linas+", seed=seed, **opts)
             t0 = time.perf_counter()
             strat.setup(Problem(sp, 2, objective_names=["latency", "macs"], **extra))
             F, seen = [], set()
@@ -197,12 +203,15 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=300)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--parts", default="predictors,search,timings", help="comma-separated subset to run")
+    ap.add_argument("--compare", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="linas+ options of a second setting to search with too (e.g. local_share=0.9)")
     args = ap.parse_args()
+    compare = {k: float(v) for k, v in (o.split("=", 1) for o in args.compare)}
     parts = set(args.parts.split(","))
     if "predictors" in parts:
         predictor_table()
     if "search" in parts:
-        search_table(args.space, args.hardware, args.noise, args.budget, args.seeds)
+        search_table(args.space, args.hardware, args.noise, args.budget, args.seeds, compare)
     if "timings" in parts:
         timings()
 
