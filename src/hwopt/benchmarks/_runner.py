@@ -199,6 +199,7 @@ def _load_finished(path: Path) -> dict[str, RunResult]:
 
 
 def _save_finished(path: Path, key: str, r: RunResult) -> None:
+    """Append one finished run, synced to disk (its per-round ``states``, kept only on request, are not)."""
     result = {"benchmark": r.benchmark, "strategy": r.strategy, "seed": r.seed, "hv": r.hv, "wall_s": r.wall_s,
               "reproposed": r.reproposed, "stopped": r.stopped}
     with path.open("a") as f:
