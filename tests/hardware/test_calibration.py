@@ -106,3 +106,41 @@ def test_bad_inputs():
         fit_calibration({"fused": np.ones((2, len(FEATURES)))}, np.ones(2))
     with pytest.raises(ConfigError, match="positive"):
         fit_calibration({"fused": np.ones((5, len(FEATURES)))}, np.array([1, 2, -1, 3, 4.0]))
+
+
+def test_a_class_with_little_time_stays_near_the_shared_scale():
+    """A class holding ~1% of every calibration model's time (a ResNet's one pooling layer) cannot
+    identify its own efficiency; the ridge pull must hold it at the shared scale rather than let
+    it absorb other costs (or vanish), or it mis-costs a model where that class matters."""
+    from hwopt.hardware._calibration import _solve
+
+    rng = np.random.default_rng(0)
+    big = rng.uniform(1, 10, 20)
+    tiny = 0.01 * big * np.exp(rng.normal(0, 0.3, 20))
+    y = 0.2 + big + 0.05 * big ** 1.2 * np.exp(rng.normal(0, 0.02, 20))  # a cost the model lacks
+    X = np.c_[np.ones(20), big, tiny]
+    for lam in (0.01, 0.1, 1.0, 10.0):
+        theta = _solve(X, y, lam, np.array([1, 2]))
+        assert 0.67 < theta[2] / theta[1] < 1.5, (lam, theta)
+
+
+def test_a_class_absent_from_the_calibration_set_is_costed_and_widens_the_interval(synthetic, monkeypatch):
+    """Calibrated on NB201 cells (no softmax), models that add softmax time get it costed at the
+    mean class coefficient (not at zero) and a wider interval."""
+    from hwopt.hardware import _calibration
+
+    feats, y = synthetic
+    cal_idx, test = _split(len(y), 20, 0)
+    cal = fit_calibration({v: f[cal_idx] for v, f in feats.items()}, y[cal_idx], residual=False)
+    k = OP_CLASSES.index("softmax")
+    assert k not in cal.columns
+    extra = {v: f[test].copy() for v, f in feats.items()}
+    for f in extra.values():
+        f[:, k] = 0.3 * f[:, :len(OP_CLASSES)].sum(1)  # softmax worth 30% of each model's prior time
+    y_extra = y[test] + extra["fused"][:, k] * 2e3  # ... costing as much as a typical class (mean of `true`)
+    pred, lo, hi = cal.predict_interval(extra)
+    monkeypatch.setattr(_calibration, "_unseen_ms", lambda F, columns, theta: np.zeros(len(F)))
+    pred0, lo0, hi0 = cal.predict_interval(extra)
+    assert np.all(pred > pred0)
+    assert np.mean(np.abs(pred / y_extra - 1)) < np.mean(np.abs(pred0 / y_extra - 1))
+    assert np.mean(np.log(hi / lo)) > 1.05 * np.mean(np.log(hi0 / lo0))

@@ -127,3 +127,71 @@ def test_costmodel_evaluate_on_shared_rows(tmp_path, capsys, monkeypatch):
     spec = json.loads(capsys.readouterr().out)
     assert cal["mape"] < spec["mape"]
     assert cal["n"] + 20 == spec["n"]
+
+
+def _onnx_nets(folder: Path, n: int) -> list[Path]:
+    """``n`` small CNNs of growing width and depth, exported to ONNX."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxruntime")
+    from hwopt.evaluators._latency import onnx_bytes
+
+    folder.mkdir()
+    files = []
+    for i in range(n):
+        w, d = 16 + 8 * (i % 5), 1 + i % 3
+        layers = [torch.nn.Conv2d(3, w, 3, padding=1), torch.nn.ReLU()]
+        for _ in range(d):
+            layers += [torch.nn.Conv2d(w, w, 3, padding=1), torch.nn.BatchNorm2d(w), torch.nn.ReLU()]
+        layers += [torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(w, 10)]
+        f = folder / f"net{i:02d}.onnx"
+        f.write_bytes(onnx_bytes(torch.nn.Sequential(*layers), torch.zeros(1, 3, 48, 48)))
+        files.append(f)
+    return files
+
+
+def test_measure_onnx_files_into_a_table_that_calibrates(tmp_path, capsys, monkeypatch):
+    """hwopt measure *.onnx --csv → costmodel evaluate / calibrate → estimate, with no model space."""
+    import pandas as pd
+
+    from hwopt.hardware import _calibration
+
+    monkeypatch.setattr(_calibration, "calibrations_dir", lambda: tmp_path / "cal")
+    files = _onnx_nets(tmp_path / "models", 12)
+    table = tmp_path / "measured.csv"
+    fast = ["--evaluator-option", "max_time_s=0.3", "--evaluator-option", "min_repeats=5"]
+    assert main(["measure", *map(str, files[:8]), "--csv", str(table), *fast]) == 0
+    capsys.readouterr()
+    # a second call adds only the new files: an interrupted run resumes
+    assert main(["measure", *map(str, files), "--csv", str(table), *fast]) == 0
+    err = capsys.readouterr().err
+    assert "net08" in err and "net03" not in err
+    df = pd.read_csv(table)
+    assert list(df.model) == [f"models/{f.name}" for f in files]
+    assert (df.latency_ms > 0).all() and (df.params > 0).all()
+    args = ["costmodel", "evaluate", "--table", str(table), "--hardware", "local", "--seed", "0", "--json"]
+    assert main(args + ["--calibrate", "6"]) == 0
+    cal = json.loads(capsys.readouterr().out)
+    assert main(args + ["--calibrate", "0"]) == 0
+    spec = json.loads(capsys.readouterr().out)
+    assert cal["n"] == 6 and spec["n"] == 12
+    assert cal["mape"] < spec["mape"]
+    assert main(["costmodel", "calibrate", "--table", str(table), "--hardware", "local", "--name", "mine"]) == 0
+    assert "saved calibration 'mine' (12 models" in capsys.readouterr().out
+    assert main(["estimate", str(files[3]), "--hardware", "local", "--calibration", "mine", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    lo, hi = d["interval_ms"]
+    assert d["calibration"] == "mine" and lo < d["latency_ms"] < hi
+
+
+def test_onnx_table_errors_are_one_line(tmp_path, capsys):
+    import pandas as pd
+
+    pd.DataFrame({"model": ["missing.onnx"], "latency_ms": [1.0]}).to_csv(tmp_path / "a.csv", index=False)
+    pd.DataFrame({"arch": [ARCH], "latency_ms": [1.0]}).to_csv(tmp_path / "b.csv", index=False)
+    for name, expected in (("a.csv", "does not exist"), ("b.csv", "--space")):
+        assert main(["costmodel", "evaluate", "--table", str(tmp_path / name), "--hardware", "local"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error:") and expected in err and err.count("\n") == 1
+    assert main(["measure", str(tmp_path / "x.onnx"), "--space", "nb201"]) == 2
+    assert main(["measure", "--space", "nb201", "--config", ARCH, "--csv", str(tmp_path / "c.csv")]) == 2
+    assert "--csv is for ONNX files" in capsys.readouterr().err

@@ -1,7 +1,8 @@
 """``hwopt costmodel evaluate|calibrate|list``: check and calibrate the hardware cost model.
 
-``evaluate`` reads a CSV of measured models (long format is fine: filter with ``--device`` and
-``--batch-size``), calibrates on ``--calibrate N`` random rows and predicts the others.
+``evaluate`` reads a CSV of measured models — configs of a model space (``--space``) or ONNX
+files (a ``model`` column; ``hwopt measure *.onnx --csv FILE`` writes such a table) — in long
+format if need be (filter with ``--device`` and ``--batch-size``), calibrates on ``--calibrate N`` random rows and predicts the others.
 ``calibrate`` fits on all rows (or N) and saves the calibration under a name for
 ``hwopt estimate --calibration NAME``.
 """
@@ -13,8 +14,10 @@ import json
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--table", required=True, help="CSV (or .csv.gz) with a config column and a measured column")
-    p.add_argument("--space", required=True, help="model space of the configs (nb201, fbnet, ofa-mbv3, ...)")
+    p.add_argument("--table", required=True, help="CSV (or .csv.gz) with a measured column and a config column "
+                   "(with --space) or a 'model' column of ONNX files (paths relative to the table)")
+    p.add_argument("--space", help="model space of the table's configs (nb201, fbnet, ofa-mbv3, ...); "
+                   "leave out for a table of ONNX files")
     p.add_argument("--metric", default="latency_ms", help="measured column (default latency_ms)")
     p.add_argument("--hardware", required=True, help="catalog name or alias of the measured device, or 'local'")
     p.add_argument("--device", help="keep only rows with this value in the table's 'device' column")
@@ -62,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     from hwopt.supernets import get_space
 
     target = resolve_hardware(args.hardware, *args.hardware_file)
-    space = get_space(args.space)
+    space = get_space(args.space) if args.space else None
+    space_name = space.name if space is not None else "onnx"
     table = read_table(args.table, space, args.metric, args.device, args.batch_size, args.configs,
                        args.keep_constant)
     if args.cm_command == "calibrate":
@@ -73,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         feats = table.features(target, args.dtype)
         cal = fit_calibration({v: f[idx] for v, f in feats.items()}, table.y[idx], target.name,
                               residual=args.residual)
-        cal.batch_size, cal.dtype, cal.space = table.batch_size, args.dtype, space.name
+        cal.batch_size, cal.dtype, cal.space = table.batch_size, args.dtype, space_name
         path = save_calibration(cal, args.name)
         print(f"saved calibration {args.name!r} ({n} models, variant {cal.variant}, LOO MAPE "
               f"{cal.loo_mape:.3f}) to {path}")
@@ -83,12 +87,12 @@ def run(args: argparse.Namespace) -> int:
     if args.save:
         if cal is None:
             raise ConfigError("--save needs --calibrate N with N >= 3")
-        cal.space = space.name
+        cal.space = space_name
         save_calibration(cal, args.save)
     if args.json:
         print(json.dumps(scores))
         return 0
-    print(f"{args.space} on {target.name} (batch {table.batch_size}): calibrated on {args.calibrate}, "
+    print(f"{space_name} on {target.name} (batch {table.batch_size}): calibrated on {args.calibrate}, "
           f"predicted {scores['n']} ({table.dropped} constant-output rows dropped)")
     for k in ("spearman", "mape", "within_10pct", "coverage_80"):
         print(f"  {k:<13}{scores[k]:.4f}")

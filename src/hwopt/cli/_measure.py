@@ -1,4 +1,10 @@
-"""``hwopt measure``: MACs, params, latency (and accuracy) of one config of a space, or of an ONNX file."""
+"""``hwopt measure``: MACs, params, latency (and accuracy) of one config of a space, or of ONNX files.
+
+``hwopt measure models/*.onnx --csv measured.csv`` measures many files into a table that
+``hwopt costmodel evaluate|calibrate --table measured.csv`` reads: one row per file, written as
+soon as it is measured, and files already in the table are skipped, so an interrupted run
+resumes where it stopped.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +21,13 @@ _ONNX_METRICS = ("latency", "params")
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("measure", help="measure MACs, params, latency (accuracy) of a model",
                        description="Measure one config of a model space (--space S --config JSON) or an ONNX file.")
-    p.add_argument("model", nargs="?", help="an ONNX file (instead of --space/--config)")
+    p.add_argument("model", nargs="*", help="ONNX files (instead of --space/--config)")
     p.add_argument("--space", help="model space, e.g. demo, ofa-mbv3 (hwopt spaces)")
     p.add_argument("--config", help='config JSON, e.g. \'{"ks": [...], "e": [...], "d": [...], "r": 224}\' or @FILE')
     p.add_argument("--metrics", nargs="+", metavar="NAME", help="metrics to measure (default: macs params latency)")
     p.add_argument("--json", action="store_true", help="print one JSON object keyed by metric name")
+    p.add_argument("--csv", metavar="FILE", help="ONNX files: append one row per file (model, latency_ms, spread, "
+                   "params) to this table, skipping files already in it")
     p.add_argument("--runtime", choices=["onnxruntime", "torch"], default="onnxruntime", help="latency runtime")
     p.add_argument("--batch-size", type=positive_int, default=1, help="latency batch size (default 1)")
     p.add_argument("--threads", type=positive_int, default=1, help="latency threads (default 1)")
@@ -35,9 +43,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.model:
         if args.space or args.config:
-            raise ConfigError("give either an ONNX file or --space with --config, not both")
-        result = _measure_onnx(args)
+            raise ConfigError("give either ONNX files or --space with --config, not both")
+        if args.csv or len(args.model) > 1:
+            return _measure_onnx_files(args)
+        result = _measure_onnx(args, Path(args.model[0]))
     else:
+        if args.csv:
+            raise ConfigError("--csv is for ONNX files")
         if not args.space or not args.config:
             raise ConfigError("hwopt measure needs an ONNX file, or --space NAME with --config JSON")
         result = _measure_space(args)
@@ -70,10 +82,48 @@ def _measure_space(args: argparse.Namespace) -> dict:
     return ev.evaluate(config)
 
 
-def _measure_onnx(args: argparse.Namespace) -> dict:
+def _measure_onnx_files(args: argparse.Namespace) -> int:
+    """Each file's latency and params, one line (or CSV row) per file."""
+    import os
+    import sys
+
+    import pandas as pd
+
+    csv = Path(args.csv) if args.csv else None
+    if args.metrics and set(args.metrics) != set(_ONNX_METRICS):
+        raise ConfigError(f"several ONNX files are measured for {', '.join(_ONNX_METRICS)}; leave out --metrics")
+    done: set[str] = set()
+    if csv is not None and csv.is_file():
+        try:
+            done = set(pd.read_csv(csv, usecols=["model"])["model"].astype(str))
+        except Exception as exc:  # noqa: BLE001
+            raise ConfigError(f"cannot add to {str(csv)!r}: {str(exc).splitlines()[0]}") from None
+    files = [Path(m) for m in args.model]
+    for k, path in enumerate(files):
+        name = os.path.relpath(path.resolve(), csv.resolve().parent) if csv is not None else str(path)
+        if name in done:
+            continue
+        r = _measure_onnx(args, path)
+        lat = r["latency"]
+        row = {"model": name, "latency_ms": lat["median"], "p10_ms": lat["p10"], "p90_ms": lat["p90"],
+               "cv": lat["cv"], "repeats": lat["n"], "batch_size": args.batch_size, "threads": args.threads,
+               "params": r["params"]}
+        if csv is None:
+            print(json.dumps(row) if args.json else f"{name}  {_fmt('latency', lat)}  params {r['params']:,}")
+            continue
+        csv.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame([row]).to_csv(csv, mode="a", header=not csv.is_file(), index=False)
+        done.add(name)
+        print(f"[{k + 1}/{len(files)}] {name}: {lat['median']:.4g} ms (cv {100 * lat['cv']:.1f}%)",
+              file=sys.stderr, flush=True)
+    if csv is not None:
+        print(f"{len(done)} models in {csv}")
+    return 0
+
+
+def _measure_onnx(args: argparse.Namespace, path: Path) -> dict:
     from hwopt.evaluators._latency import measure_latency, onnx_input_shape
 
-    path = Path(args.model)
     if not path.is_file():
         raise ConfigError(f"ONNX file {str(path)!r} does not exist")
     if args.runtime != "onnxruntime":

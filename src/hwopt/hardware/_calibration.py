@@ -78,12 +78,20 @@ def _solve(X: np.ndarray, y: np.ndarray, lam: float, shared: np.ndarray | None =
         theta[shared] = sol[-1]
         return theta
     if shared is not None and len(shared) and lam > 0:
-        s = A[:, shared].mean(0)
+        s = _penalty_scale(A, shared)
         P = np.zeros((len(shared), X.shape[1]))
         P[np.arange(len(shared)), shared] = math.sqrt(lam) * s
         A = np.vstack([A, P])
         b = np.concatenate([b, math.sqrt(lam) * s * a0])
     return nnls(A, b)[0]
+
+
+def _penalty_scale(A: np.ndarray, shared: np.ndarray) -> np.ndarray:
+    """Weight of each class's pull toward the shared scale: the same for every class (the mean
+    class column), so a class with little time in the calibration set stays near the shared
+    scale instead of serving as a free proxy for other costs (a rare pooling layer fitted at 25×
+    its prior cost on ResNets, then wrong on a cell network full of pooling)."""
+    return np.full(len(shared), float(A[:, shared].mean()))
 
 
 ROBUST_ITERS = 3
@@ -154,8 +162,9 @@ class Calibration:
         return _design(F, self.columns)
 
     def predict(self, features: dict[str, np.ndarray]) -> np.ndarray:
-        X = self._design(features[self.variant])
-        pred = X @ np.asarray(self.theta)
+        F = features[self.variant]
+        X = self._design(F)
+        pred = X @ np.asarray(self.theta) + _unseen_ms(F, self.columns, self.theta)
         if self.krr:
             pred = pred * np.exp(_krr_predict(self.krr, X))
         return np.maximum(pred, 1e-9)
@@ -163,13 +172,14 @@ class Calibration:
     def predict_interval(self, features: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pred = self.predict(features)
         X = self._design(features[self.variant])
-        widen = 1.0 + self.extrapolation(X, pred)
+        widen = 1.0 + self.extrapolation(X, pred) + _unseen_ms(features[self.variant], self.columns, self.theta) / pred
         if self.jackknife:
             # jackknife+: combine every leave-one-out model's prediction at x with its residual
             F = np.empty((len(pred), len(self.jackknife)))
             for i, m in enumerate(self.jackknife):
-                Xi = _design(features[m["variant"]], m["columns"])
-                f = np.log(np.maximum(Xi @ np.asarray(m["theta"]), 1e-9))
+                Fi = features[m["variant"]]
+                Xi = _design(Fi, m["columns"])
+                f = np.log(np.maximum(Xi @ np.asarray(m["theta"]) + _unseen_ms(Fi, m["columns"], m["theta"]), 1e-9))
                 if m["krr"]:
                     f = f + _krr_predict(m["krr"], Xi)
                 F[:, i] = f
@@ -204,9 +214,8 @@ class Calibration:
 
         theta = np.abs(np.asarray(self.theta))
         cls = [k + 1 for k, j in enumerate(self.columns) if j < N_CLASSES]
-        floor = float(np.mean([theta[k] for k in cls if theta[k] > 0])) if any(theta[k] > 0 for k in cls) else 0.0
         scale = theta.copy()
-        scale[cls] = np.maximum(theta[cls], floor)
+        scale[cls] = np.maximum(theta[cls], _class_scale(self.columns, self.theta))
         lo_b, hi_b = np.asarray(self.x_min), np.asarray(self.x_max)
         excess = np.maximum(X - hi_b, 0) + np.maximum(lo_b - X, 0)
         return (excess * scale).sum(1) / pred
@@ -226,6 +235,29 @@ class Calibration:
         d["y_range"] = tuple(d.get("y_range", (0.0, 0.0)))
         d["lam"] = math.inf if d.get("lam") is None else d["lam"]
         return cls(**d)
+
+
+def _class_scale(columns: list[int], theta) -> float:
+    """Mean fitted coefficient of the op classes a model has (0 if it has none): the cost of a
+    class the calibration set could not identify."""
+    from hwopt.hardware._features import N_CLASSES
+
+    a = [abs(float(theta[k + 1])) for k, j in enumerate(columns) if j < N_CLASSES]
+    a = [v for v in a if v > 0]
+    return float(np.mean(a)) if a else 0.0
+
+
+def _unseen_ms(F: np.ndarray, columns: list[int], theta) -> np.ndarray:
+    """Roofline time (ms) of the op classes a per-class model was fitted without — none of its
+    calibration models had them (e.g. a transformer's softmax after calibrating on CNNs) —
+    costed at the mean class coefficient instead of at zero."""
+    from hwopt.hardware._features import N_CLASSES
+
+    F = np.asarray(F, dtype=float)
+    if not any(j < N_CLASSES for j in columns):  # the aggregate model costs every op already
+        return np.zeros(len(F))
+    unseen = [j for j in range(N_CLASSES) if j not in columns]
+    return F[:, unseen].sum(1) * 1e3 * _class_scale(columns, theta)
 
 
 def _design(F: np.ndarray, columns: list[int]) -> np.ndarray:
@@ -390,7 +422,7 @@ def _leverage(cand: "_Candidate", theta: np.ndarray, y: np.ndarray,
         else:
             M = np.eye(p)[:, active]
             if shared and cand.lam > 0:
-                s = A[:, shared].mean(0)
+                s = _penalty_scale(A, np.asarray(cand.shared))[[list(cand.shared).index(j) for j in shared]]
                 penalty[shared, shared] = cand.lam * s ** 2
     B = A @ M
     Q = M @ np.linalg.pinv(B.T @ B + M.T @ penalty @ M) @ M.T

@@ -1,9 +1,11 @@
 """Check the cost model on a table of measured models: calibrate on N rows, predict the rest.
 
-Used by ``hwopt costmodel evaluate`` and by ``benchmarks/costmodel_shared_tables.py``. Rows
-whose model output does not depend on its input (e.g. NAS-Bench-201 cells whose every path is
-``none``) are dropped by default: runtimes fold such graphs to a constant, so their latency is
-not a compute latency.
+Used by ``hwopt costmodel evaluate|calibrate`` and by ``benchmarks/costmodel_*.py``. A table
+names its models either as configs of a model space (a column of ``CONFIG_COLUMNS``) or as
+ONNX files (a ``model`` column, paths relative to the table's folder), so any set of models a
+user has measured can calibrate the cost model. Rows whose model output does not depend on its
+input (e.g. NAS-Bench-201 cells whose every path is ``none``) are dropped by default: runtimes
+fold such graphs to a constant, so their latency is not a compute latency.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from hwopt.hardware._features import VARIANTS, GraphTable, graph_table, spec_sec
 from hwopt.hardware._target import HardwareTarget
 
 CONFIG_COLUMNS = ("arch", "config", "ops", "op_idx")
+#: the column of a table of ONNX files
+MODEL_COLUMN = "model"
 
 
 @dataclass
@@ -38,10 +42,12 @@ class MeasuredTable:
         return {v: self.graphs.features(target, dtype, v) for v in VARIANTS}
 
 
-def read_table(path: str | Path, space: Any, metric: str = "latency_ms", device: str | None = None,
+def read_table(path: str | Path, space: Any = None, metric: str = "latency_ms", device: str | None = None,
                batch_size: int | None = None, configs_file: str | Path | None = None,
                keep_constant: bool = False) -> MeasuredTable:
-    """Read a (possibly long-format, gzip) CSV; filter by device / batch size; build graphs."""
+    """Read a (possibly long-format, gzip) CSV; filter by device / batch size; build graphs.
+
+    With ``space`` None the table's ``model`` column names ONNX files."""
     import pandas as pd
 
     path = Path(path)
@@ -75,22 +81,40 @@ def read_table(path: str | Path, space: Any, metric: str = "latency_ms", device:
             batch_size = sizes.pop() if sizes else 1
     if "device" in df.columns and df.device.nunique() > 1:
         raise ConfigError(f"table mixes devices {sorted(set(df.device))}; choose one with --device")
-    col = next((c for c in CONFIG_COLUMNS if c in df.columns), None)
-    if col is None:
-        raise ConfigError(f"table needs one of the columns {', '.join(CONFIG_COLUMNS)} (use --configs to join one)")
     if df.empty:
         raise ConfigError("no rows left after filtering")
-    raw = df[col].tolist()
-    configs = [space.space.canonical(space.parse_config(json.loads(v) if col == "op_idx" else v)) for v in raw]
     y = df[metric].to_numpy(dtype=float)
     batch = int(batch_size or 1)
-    graphs = graph_table(space, configs, batch)
+    if space is None:
+        configs, graphs, live = _onnx_models(df, path.parent, batch)
+    else:
+        col = next((c for c in CONFIG_COLUMNS if c in df.columns), None)
+        if col is None:
+            raise ConfigError(f"table needs one of the columns {', '.join(CONFIG_COLUMNS)} (use --configs to join "
+                              f"one), or a {MODEL_COLUMN!r} column of ONNX files without a space")
+        raw = df[col].tolist()
+        configs = [space.space.canonical(space.parse_config(json.loads(v) if col == "op_idx" else v)) for v in raw]
+        graphs = graph_table(space, configs, batch)
+        live = None if keep_constant else _input_dependent(space, configs, batch)
     keep = np.isfinite(y) & (y > 0)
-    if not keep_constant:
-        keep &= _input_dependent(space, configs, batch)
+    if live is not None and not keep_constant:
+        keep &= live
     dropped = int((~keep).sum())
     idx = np.where(keep)[0]
     return MeasuredTable([configs[i] for i in idx], y[idx], batch, _subset(graphs, idx), dropped)
+
+
+def _onnx_models(df: Any, folder: Path, batch: int) -> tuple[list[dict], GraphTable, np.ndarray]:
+    """Graphs of the ONNX files in the ``model`` column (relative paths from ``folder``)."""
+    from hwopt.hardware.graph import from_onnx
+
+    if MODEL_COLUMN not in df.columns:
+        raise ConfigError(f"table has no {MODEL_COLUMN!r} column of ONNX files; for a table of configs "
+                          "give the model space (--space)")
+    files = [Path(str(v)) if Path(str(v)).is_absolute() else folder / str(v) for v in df[MODEL_COLUMN]]
+    graphs = [from_onnx(f, batch) for f in files]  # a missing or broken file: one ConfigError line
+    return ([{MODEL_COLUMN: str(f)} for f in files], GraphTable.from_graphs(graphs),
+            np.array([g.output_depends_on_input() for g in graphs]))
 
 
 def _has_column(path: Path, name: str) -> bool:
