@@ -85,3 +85,15 @@ def test_search_then_report_then_resume_with_larger_budget(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert "60 complete" in res.stdout
+
+
+def test_output_piped_into_head_ends_quietly(monkeypatch, capsys):
+    """`hwopt ... | head -1`: a reader that closes the pipe early is not an error."""
+    import hwopt.cli._hardware as hardware_cli
+
+    def closed_pipe(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(hardware_cli, "run", closed_pipe)
+    code, _, err = run_cli(capsys, "hardware", "list")
+    assert code == 0 and err == ""

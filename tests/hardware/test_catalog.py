@@ -28,7 +28,9 @@ def test_shared_table_devices_resolve(device):
     assert load_catalog().get(device).name
 
 
-@pytest.mark.parametrize("device,name", [("edgegpu", "Jetson-TX2"), ("cortexA76cpu", "Pixel-4"),
+@pytest.mark.parametrize("device,name", [("edgegpu", "Jetson-TX2"), ("edgetpu", "Coral-Edge-TPU"),
+                                         ("cortexA76cpu", "Pixel-4"), ("adreno640gpu", "Adreno-640-GPU"),
+                                         ("adreno630gpu", "Adreno-630-GPU"), ("myriadvpu", "Myriad-X-VPU"),
                                          ("i7-7820X", "Core-i7-7820X"), ("Jetson AGX Xavier", "Jetson-AGX-Xavier")])
 def test_devices_of_other_published_latency_sets_resolve(device, name):
     """HW-NAS-Bench, nn-Meter and BRP-NAS name their devices differently from the spec sheets."""

@@ -195,3 +195,13 @@ def test_onnx_table_errors_are_one_line(tmp_path, capsys):
     assert main(["measure", str(tmp_path / "x.onnx"), "--space", "nb201"]) == 2
     assert main(["measure", "--space", "nb201", "--config", ARCH, "--csv", str(tmp_path / "c.csv")]) == 2
     assert "--csv is for ONNX files" in capsys.readouterr().err
+
+
+def test_a_device_without_fp32_defaults_to_its_own_type(capsys):
+    """The Edge TPU runs int8 only: estimates on it need no --dtype; fp32 asked for is one error line."""
+    assert main(["estimate", "nb201", "--config", ARCH, "--hardware", "edgetpu", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["dtype"] == "int8" and d["latency_ms"] > 0
+    assert main(["estimate", "nb201", "--config", ARCH, "--hardware", "edgetpu", "--dtype", "fp32"]) == 2
+    err = capsys.readouterr().err
+    assert "no peak for dtype 'fp32'" in err and err.count("\n") == 1

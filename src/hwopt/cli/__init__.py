@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 import warnings
 
@@ -85,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         sys.stderr.write(f"error: {exc}\n")
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as Unix tools do
+        try:  # and keep the interpreter's final flush from hitting the closed pipe again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is not a file descriptor (embedded, captured)
+            pass
+        return 0
     except Exception as exc:  # a bug, not bad input: still one line unless --debug
         if args.debug:
             raise

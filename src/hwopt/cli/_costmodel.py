@@ -24,7 +24,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, help="keep only rows with this batch_size (and build graphs at it)")
     p.add_argument("--configs", metavar="FILE", help="CSV with the configs, joined on the shared id column "
                    "(e.g. fbnet/archs.csv.gz for fbnet/latency.csv.gz)")
-    p.add_argument("--dtype", default="fp32", help="data type the models ran in (default fp32)")
+    p.add_argument("--dtype", help="data type the models ran in (default fp32, or the widest type a device "
+                   "without fp32 has, e.g. int8 on an Edge TPU)")
     p.add_argument("--keep-constant", action="store_true",
                    help="keep rows whose output does not depend on the input (dropped by default)")
     p.add_argument("--hardware-file", action="append", default=[], metavar="FILE", help="extra catalog YAML")
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from hwopt.supernets import get_space
 
     target = resolve_hardware(args.hardware, *args.hardware_file)
+    args.dtype = args.dtype or target.default_dtype
     space = get_space(args.space) if args.space else None
     space_name = space.name if space is not None else "onnx"
     table = read_table(args.table, space, args.metric, args.device, args.batch_size, args.configs,

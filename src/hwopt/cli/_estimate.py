@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hardware", required=True, help="catalog name or alias, or 'local'")
     p.add_argument("--config", help="config of the model space: JSON, or an arch string (nb201)")
     p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
-    p.add_argument("--dtype", default="fp32", help="data type: fp32, fp16, bf16, int8, ... (default fp32)")
+    p.add_argument("--dtype", help="data type: fp32, fp16, bf16, int8, ... (default fp32, or the widest type a "
+                   "device without fp32 has)")
     p.add_argument("--calibration", help="name of a saved calibration (hwopt costmodel evaluate --save NAME)")
     p.add_argument("--hardware-file", action="append", default=[], metavar="FILE", help="extra catalog YAML")
     p.add_argument("--top", type=int, default=10, help="how many operators to list (default 10)")

@@ -184,7 +184,7 @@ def load_model_graph(model: Any, batch_size: int = 1, dtype: str = "fp32", input
     return from_torch(model, (batch_size, *tuple(input_shape)[1:]), width)
 
 
-def estimate(model: Any, hardware: str | HardwareTarget, batch_size: int = 1, dtype: str = "fp32",
+def estimate(model: Any, hardware: str | HardwareTarget, batch_size: int = 1, dtype: str | None = None,
              calibration: Calibration | str | None = None, input_shape=None, config: Any = None,
              hardware_files: tuple = ()) -> Estimate:
     """Latency / memory / energy estimate of ``model`` on ``hardware`` (see module docstring)."""
@@ -193,6 +193,7 @@ def estimate(model: Any, hardware: str | HardwareTarget, batch_size: int = 1, dt
     if batch_size < 1:
         raise ConfigError(f"batch size must be >= 1, got {batch_size}")
     target = hardware if isinstance(hardware, HardwareTarget) else resolve_hardware(hardware, *hardware_files)
+    dtype = dtype or target.default_dtype
     graph = load_model_graph(model, batch_size, dtype, input_shape, config)
     return estimate_graph(graph, target, batch_size, dtype, calibration)
 
@@ -201,7 +202,7 @@ def estimate(model: Any, hardware: str | HardwareTarget, batch_size: int = 1, dt
 COST_METRICS = {"latency": "latency_ms", "energy": "energy_mj", "memory": "memory_mb"}
 
 
-def cost_metric(model_space: Any, config: Any, metric: str, batch_size: int = 1, dtype: str = "fp32",
+def cost_metric(model_space: Any, config: Any, metric: str, batch_size: int = 1, dtype: str | None = None,
                 calibration: Calibration | str | None = None, hardware_files: tuple = ()) -> float:
     """Value of ``metric`` = ``latency@HW`` / ``energy@HW`` / ``memory@HW`` for one config of a model space.
 
@@ -216,6 +217,7 @@ def cost_metric(model_space: Any, config: Any, metric: str, batch_size: int = 1,
         raise ConfigError(f"cost metric {metric!r} must be NAME@HARDWARE with NAME one of "
                           f"{', '.join(COST_METRICS)}")
     target = resolve_hardware(hw, *hardware_files)
+    dtype = dtype or target.default_dtype
     cfg = model_space.space.validate(config)
     width = DTYPE_BYTES.get(dtype, 4)
     graph = graph_builder(model_space)(cfg, batch_size, width)
@@ -225,7 +227,7 @@ def cost_metric(model_space: Any, config: Any, metric: str, batch_size: int = 1,
     return float(value)
 
 
-def cost_metric_rows(rows: GraphRows, X: np.ndarray, metric: str, batch_size: int = 1, dtype: str = "fp32",
+def cost_metric_rows(rows: GraphRows, X: np.ndarray, metric: str, batch_size: int = 1, dtype: str | None = None,
                      calibration: Calibration | str | None = None, hardware_files: tuple = ()) -> np.ndarray | None:
     """:func:`cost_metric` of many encoded configs at once, from per-segment values: ``latency@HW``
     and ``energy@HW`` are sums over operators (roofline seconds, the calibration's features, the
@@ -239,6 +241,7 @@ def cost_metric_rows(rows: GraphRows, X: np.ndarray, metric: str, batch_size: in
     if name not in COST_METRICS or not hw or not rows.segmented:
         return None
     target = resolve_hardware(hw, *hardware_files)
+    dtype = dtype or target.default_dtype
     if name == "energy" and not target.tdp_w:
         raise ConfigError(f"hardware {target.name!r} has no TDP in the catalog, so energy cannot be estimated")
     cal = load_calibration(calibration) if isinstance(calibration, str) else calibration

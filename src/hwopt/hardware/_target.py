@@ -75,6 +75,15 @@ class HardwareTarget:
         )
 
     @property
+    def default_dtype(self) -> str:
+        """The type models run in on this device when none is named: fp32, or for a device
+        without it (an int8-only Edge TPU, an fp16 VPU) the widest type it has."""
+        for d in ("fp32", "tf32", "fp16", "bf16", "int8", "fp8", "int4"):
+            if d in self.peak_tflops:
+                return d
+        return "fp32"
+
+    @property
     def memory_bytes(self) -> float:
         return self.memory_gb * 1e9
 
