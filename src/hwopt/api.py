@@ -13,12 +13,14 @@ from typing import Any, Sequence
 from hwopt.errors import ConfigError, ObjectiveError
 from hwopt.evaluators import Evaluator, parse_objectives
 from hwopt.strategies import DEFAULT_STRATEGY, get_strategy
-from hwopt.study import Progress, Study, get_executor, optimize
+from hwopt.study import Progress, Study, get_executor, optimize, remeasure
 
 #: the main job: ``hwopt search`` with no space or benchmark searches the trained demo super-network
 DEFAULT_SPACE = "demo"
 #: distinct configs a benchmark search evaluates when no budget is given
 DEFAULT_BUDGET = 300
+#: re-measurements of each Pareto config after a model-space search
+DEFAULT_REMEASURE = 1
 
 
 def _space_class(name: str):
@@ -73,10 +75,13 @@ def search(
     progress: Progress | None = None,
     study_name: str = "hwopt",
     references: bool = True,
+    remeasure: int | None = None,
 ) -> Study:
     """Create a study and run a search in it; returns the study. With ``references``, a model
     space's reference configs (a super-network's largest and smallest sub-networks) are measured
-    first, within the budget."""
+    first, within the budget. ``remeasure``: after the search, each Pareto config is measured that
+    many times more and the front confirmed on the medians (default: once for a model space,
+    whose measurements vary from run to run; never for a tabular benchmark, whose do not)."""
     if benchmark is None and space is None:
         space = DEFAULT_SPACE
     if benchmark is None and space and Path(space).suffix in (".yaml", ".yml", ".json"):
@@ -91,6 +96,8 @@ def search(
         budget = DEFAULT_BUDGET if benchmark else _space_class(space).default_budget
     if budget < 1:
         raise ConfigError(f"budget must be at least 1, got {budget}")
+    if remeasure is not None and remeasure < 0:
+        raise ConfigError(f"remeasure must be 0 or more, got {remeasure}")
     benchmark_options = dict(benchmark_options or {})
     for key in ("data_dir", "space"):  # stored absolute, so resume/report work from any directory
         value = benchmark_options.get(key)
@@ -101,6 +108,7 @@ def search(
         "space": space, "space_options": space_options or {}, "evaluator_options": evaluator_options or {},
         "strategy": strategy, "strategy_options": strategy_options or {}, "seed": seed, "budget": budget,
         "n_jobs": n_jobs, "references": references,
+        "remeasure": (0 if benchmark else DEFAULT_REMEASURE) if remeasure is None else remeasure,
     }
     strat = get_strategy(strategy, seed=seed, **(strategy_options or {}))
     if objectives is None:
@@ -124,7 +132,8 @@ def search(
 
 def resume(study: str | Path, *, budget: int | None = None, progress: Progress | None = None,
            study_name: str | None = None) -> Study:
-    """Continue a study until its budget (or a new, larger ``budget``) of distinct configs is reached."""
+    """Continue a study until its budget (or a new, larger ``budget``) of distinct configs is
+    reached, and its Pareto configs are re-measured as its settings ask."""
     st = Study.load(study, study_name)
     s = st.settings
     if budget is not None:
@@ -132,6 +141,22 @@ def resume(study: str | Path, *, budget: int | None = None, progress: Progress |
     evaluator = make_evaluator(s)
     strat = get_strategy(s["strategy"], seed=s.get("seed"), **s.get("strategy_options", {}))
     _run(st, evaluator, strat, int(s["budget"]), int(s.get("n_jobs", 1)), progress)
+    return st
+
+
+def remeasure_front(study: str | Path | Study, repeats: int | None = None, *, progress: Progress | None = None,
+                    study_name: str | None = None) -> Study:
+    """Measure each Pareto config of a study ``repeats`` more times (default: the study's setting,
+    else once) and confirm the front on the medians; stored measurements are never redone."""
+    st = study if isinstance(study, Study) else Study.load(study, study_name)
+    if repeats is None:
+        repeats = int(st.settings.get("remeasure") or DEFAULT_REMEASURE)
+    if repeats < 1:
+        raise ConfigError(f"repeats must be at least 1, got {repeats}")
+    if int(st.settings.get("remeasure") or 0) < repeats:
+        st.set_setting("remeasure", repeats)
+    remeasure(st, make_evaluator(st.settings), repeats, executor=get_executor(int(st.settings.get("n_jobs", 1))),
+              progress=progress)
     return st
 
 
@@ -150,3 +175,6 @@ def _run(st: Study, evaluator: Evaluator, strat, budget: int, n_jobs: int, progr
         cost_counts=costs, cost_columns=cost_cols,
         enqueue=evaluator.reference_configs() if wants_refs else (),
     )
+    repeats = int(st.settings.get("remeasure") or 0)  # studies from before re-measurement: none
+    if repeats:
+        remeasure(st, evaluator, repeats, executor=get_executor(n_jobs), progress=progress)

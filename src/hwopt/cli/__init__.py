@@ -22,6 +22,7 @@ from hwopt.errors import HwoptError
 COMMANDS = [
     "search",
     "resume",
+    "remeasure",
     "report",
     "spaces",
     "benchmarks",

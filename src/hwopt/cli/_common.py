@@ -19,6 +19,9 @@ class BarProgress(Progress):
         self.desc = desc
         self._bar = None
 
+    def stage(self, name: str) -> None:
+        self.desc = name
+
     def start(self, total: int, done: int) -> None:
         from tqdm.auto import tqdm
 
@@ -100,13 +103,19 @@ def report_and_summary(study, out_dir, write: bool = True, out=None) -> None:
     print(f"objectives:  {objs}" + (f"   constraints: {cons}" if cons else ""), file=out)
     print(f"trials:      {c['complete']} complete, {c['failed']} failed"
           + (f", {c['other']} other" if c["other"] else "") + f"  ({c['distinct_configs']} distinct configs)", file=out)
-    print(f"front:       {c['front']} non-dominated feasible configs", file=out)
+    again = ""
+    if "remeasured" in rep.trials.columns:
+        n = int(rep.trials["remeasured"].fillna(0).sum())
+        again = f" (confirmed: {n} re-measurements, front of the medians)"
+    print(f"front:       {c['front']} non-dominated feasible configs{again}", file=out)
     hv = rep.final_hv
     kind = "of the true front's HV" if rep.hv.attrs.get("kind") == "hv_fraction" else "(objectives scaled by the study's min/max)"
     print(f"hypervolume: {hv:.4f} {kind}" if hv is not None else "hypervolume: n/a (no finished evaluations)", file=out)
     if write:
         front = rep.front
-        cols = [col for col in ["number", *[o.name for o in study.objectives]] if col in front.columns]
+        names = [o.name for o in study.objectives]
+        cols = [col for col in ["number", *names, "remeasured", *[f"{n}_confirmed" for n in names]]
+                if col in front.columns]
         if len(front):
             print(front[cols].head(10).to_string(index=False), file=out)
         width = max(len(n) for n in paths) + 2

@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     how.add_argument("--jobs", type=positive_int, default=1, help="parallel evaluation processes (default 1)")
     how.add_argument("--no-references", dest="references", action="store_false",
                      help="do not measure a super-network's largest and smallest sub-networks first")
+    how.add_argument("--remeasure", type=int, metavar="N",
+                     help="after the search, measure each Pareto config N more times and confirm the front on "
+                          "the medians (default: 1 for a model space, 0 for a tabular benchmark)")
     out = p.add_argument_group("output")
     out.add_argument("--study", help="study storage: SQLite file or SQLAlchemy URL (default runs/search-<time>.db)")
     out.add_argument("--study-name", default="hwopt", help="study name inside the storage")
@@ -63,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         space_options=space_opts, evaluator_options=eval_opts, objectives=args.objectives,
         strategy=args.strategy, strategy_options=strat_opts, budget=args.budget, seed=args.seed,
         n_jobs=args.jobs, progress=BarProgress("search"), study_name=args.study_name, references=args.references,
+        remeasure=args.remeasure,
     )
     out_dir = args.out or report_dir_for(study_path)
     report_and_summary(st, out_dir, write=not args.no_report)

@@ -5,8 +5,9 @@ Reads Studies, never writes them. ``write_report(study, out_dir)`` is what ``hwo
 """
 
 from hwopt.report._build import Report, build_report, write_report
-from hwopt.report._frames import non_dominated, pareto_front, trials_frame
+from hwopt.report._frames import pareto_front, trials_frame
 from hwopt.report._hv import hypervolume_curve
+from hwopt.study import non_dominated
 
 __all__ = [
     "Report", "build_report", "hypervolume_curve", "non_dominated", "pareto_front", "trials_frame", "write_report",

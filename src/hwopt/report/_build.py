@@ -17,9 +17,9 @@ import pandas as pd
 
 from hwopt.errors import ConfigError
 from hwopt.report import _plots
-from hwopt.report._frames import non_dominated, pareto_front, trials_frame
+from hwopt.report._frames import pareto_front, trials_frame
 from hwopt.report._hv import hypervolume_curve, rebuild_benchmark
-from hwopt.study import Study
+from hwopt.study import Study, non_dominated
 
 #: optional module of another part of hwopt that draws predictor health better than the generic plot
 _HEALTH_PLUGIN = "hwopt.report._health"

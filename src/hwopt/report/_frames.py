@@ -6,6 +6,9 @@ measurement (a measurement dict ``{"median", "p10", ...}`` gives ``latency`` = i
 ``latency_p10`` ...), then ``fail_reason``, ``duration_s``, ``feasible`` and ``on_front``.
 The front uses constrained domination: only complete trials that meet every constraint can be
 on it, and a config evaluated twice counts once (its first trial), as in the search itself.
+Where front configs were measured again (``hwopt.study.remeasure``), the front is that of the
+confirmed values (medians over all measurements), and the columns ``remeasured`` and
+``<objective>_confirmed`` say how often and with what result.
 """
 
 from __future__ import annotations
@@ -17,34 +20,12 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from hwopt.study import Study, TrialRecord, history
+from hwopt.study import Study, TrialRecord, confirmed
 
 #: the fixed leading and trailing columns of both CSVs
 LEADING = ["number", "state", "config_hash", "config"]
 TRAILING = ["fail_reason", "duration_s", "feasible", "on_front"]
 _MEDIAN_KEYS = ("median", "value", "mean")
-
-
-def non_dominated(F: np.ndarray) -> np.ndarray:
-    """Boolean mask of rows of minimisation-form ``F`` (no NaN) that no other row dominates.
-
-    Equal rows do not dominate each other (both stay). Rows are visited by (sum, then
-    lexicographic) order — a dominator always comes first, float rounding included — and each
-    visited survivor removes what it dominates: O(n · front size) instead of O(n²).
-    """
-    F = np.asarray(F, dtype=float)
-    n = len(F)
-    alive = np.ones(n, dtype=bool)
-    if n == 0:
-        return alive
-    order = np.lexsort(tuple(F[:, ::-1].T) + (F.sum(axis=1),))
-    for i in order:
-        if not alive[i]:
-            continue
-        p = F[i]
-        dominated = (p <= F).all(axis=1) & (p < F).any(axis=1)
-        alive &= ~dominated
-    return alive
 
 
 def _flatten(name: str, value: Any) -> dict[str, Any]:
@@ -82,21 +63,22 @@ def _metric_columns(study: Study, trials: list[TrialRecord]) -> list[str]:
     return cols
 
 
-def _front_flags(study: Study) -> tuple[set[int], set[int]]:
-    """Trial numbers that are feasible, and those on the front (first trial of each config only)."""
-    records, _, F, G = history(study)
-    ok = np.array([t.ok for t in records], dtype=bool)
-    feasible = ok & ~(G > 0).any(axis=1) & ~np.isnan(F).any(axis=1)
-    idx = np.flatnonzero(feasible)
-    front = idx[non_dominated(F[idx])] if len(idx) else idx
-    return {records[i].number for i in idx}, {records[i].number for i in front}
+def _front_flags(study: Study) -> tuple[set[int], set[int], dict[int, tuple[int, np.ndarray]]]:
+    """Trial numbers that are feasible, those on the front (first trial of each config only; of
+    the confirmed values where front configs were re-measured), and per re-measured trial its
+    number of re-measurements and confirmed minimisation-form objectives."""
+    c = confirmed(study)
+    again = {c.records[i].number: (int(c.remeasured[i]), c.F[i]) for i in np.flatnonzero(c.remeasured)}
+    return c.trial_numbers(c.feasible), c.trial_numbers(c.front), again
 
 
 def trials_frame(study: Study) -> pd.DataFrame:
     """Every trial of the study, one row each, in trial order (the content of ``trials.csv``)."""
     trials = study.trials
     metric_cols = _metric_columns(study, trials)
-    feasible, front = _front_flags(study)
+    feasible, front, again = _front_flags(study)
+    if again:  # front configs measured again: how often, and each objective's median over all
+        metric_cols += ["remeasured"] + [f"{o.name}_confirmed" for o in study.objectives]
     rows = []
     for t in trials:
         row: dict[str, Any] = {
@@ -105,6 +87,11 @@ def trials_frame(study: Study) -> pd.DataFrame:
         }
         for name, value in (t.measurements or {}).items():
             row.update(_flatten(name, value))
+        if again:
+            n, Fc = again.get(t.number, (0, None))
+            row["remeasured"] = n
+            for j, o in enumerate(study.objectives):
+                row[f"{o.name}_confirmed"] = o.sign * Fc[j] if Fc is not None else math.nan
         row.update({
             "fail_reason": t.fail_reason or "", "duration_s": t.duration_s if t.duration_s is not None else math.nan,
             "feasible": t.number in feasible, "on_front": t.number in front,

@@ -141,8 +141,12 @@ def _front_table(rep: "Report") -> str:
     if len(rep.front) == 0:
         return '<p class="note">No complete trial meets every constraint, so the front is empty.</p>'
     names = [o.name for o in rep.study.objectives] + [c.name for c in rep.study.constraints]
-    cols = ["number"] + list(dict.fromkeys(n for n in names if n in rep.front.columns)) + ["config"]
-    return _table(rep.front[cols])
+    again = ["remeasured"] + [f"{o.name}_confirmed" for o in rep.study.objectives]
+    cols = ["number"] + list(dict.fromkeys(n for n in names + again if n in rep.front.columns)) + ["config"]
+    note = ('<p class="note">Front configs were measured again; <code>remeasured</code> counts the extra '
+            "measurements, <code>…_confirmed</code> is each objective's median over all of them, and the front "
+            "is that of the confirmed values.</p>") if "remeasured" in rep.front.columns else ""
+    return note + _table(rep.front[cols])
 
 
 def _failures(rep: "Report") -> str:

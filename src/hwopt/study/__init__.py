@@ -2,9 +2,10 @@
 
 from hwopt.study._executors import InlineExecutor, Outcome, ProcessExecutor, get_executor
 from hwopt.study._optimize import Progress, history, optimize
+from hwopt.study._remeasure import Confirmed, confirmed, non_dominated, remeasure
 from hwopt.study._study import Study, TrialRecord, storage_url
 
 __all__ = [
-    "InlineExecutor", "Outcome", "ProcessExecutor", "Progress", "Study", "TrialRecord",
-    "get_executor", "history", "optimize", "storage_url",
+    "Confirmed", "InlineExecutor", "Outcome", "ProcessExecutor", "Progress", "Study", "TrialRecord",
+    "confirmed", "get_executor", "history", "non_dominated", "optimize", "remeasure", "storage_url",
 ]

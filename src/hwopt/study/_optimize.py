@@ -30,6 +30,9 @@ STALL_LIMIT = 25
 class Progress:
     """Receives updates from the loop; the CLI shows a bar, the API stays silent."""
 
+    def stage(self, name: str) -> None:
+        """The work that the next ``start`` counts (e.g. "re-measure") changes."""
+
     def start(self, total: int, done: int) -> None: ...
 
     def update(self, done: int, failed: int, hv: float | None) -> None: ...

@@ -5,8 +5,8 @@ ends, so a killed process never leaves a half-written result and never loses a f
 Each trial keeps, in its user attribute ``hwopt``, its config, the canonical hash, all
 measurements, the failure reason, duration, strategy, seed and hwopt version; the config is also
 flattened into Optuna params and the objectives are the trial's values, so optuna-dashboard and
-Optuna's own tools can read the study. Settings needed to resume live in
-the study's user attributes.
+Optuna's own tools can read the study. Settings needed to resume, per-round strategy
+diagnostics and re-measurements of front configs live in the study's user attributes.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ _SETTINGS = "hwopt:settings"
 #: one user attribute per trial holds hwopt's record (one row to write, not seven)
 _TRIAL = "hwopt"
 _ROUND = "hwopt:round:"
+#: re-measurements of front configs: one study attribute each, ``hwopt:again:<config hash>:<k>``
+_AGAIN = "hwopt:again:"
 DEFAULT_NAME = "hwopt"
 
 
@@ -230,6 +232,25 @@ class Study:
         """Save per-round strategy diagnostics (e.g. predictor health)."""
         k = len(self.rounds())
         self._study.set_user_attr(f"{_ROUND}{k:05d}", _jsonable(info))
+
+    def add_remeasurement(self, config_hash: str, measurements: dict[str, Any] | None, *,
+                          fail_reason: str = "") -> None:
+        """Record one more measurement of an evaluated config (finished trials are immutable in
+        Optuna, so it goes into a study attribute of its own: one write, nothing half-saved)."""
+        k = len(self.remeasurements().get(config_hash, []))
+        rec: dict[str, Any] = {"measurements": _jsonable(measurements or {}),
+                               "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        if fail_reason:
+            rec["fail_reason"] = fail_reason
+        self._study.set_user_attr(f"{_AGAIN}{config_hash}:{k:03d}", rec)
+
+    def remeasurements(self) -> dict[str, list[dict[str, Any]]]:
+        """Config hash → its re-measurements in order (``{"measurements", "at"[, "fail_reason"]}``)."""
+        attrs = self._study.user_attrs
+        out: dict[str, list[dict[str, Any]]] = {}
+        for key in sorted(a for a in attrs if a.startswith(_AGAIN)):
+            out.setdefault(key[len(_AGAIN):].rsplit(":", 1)[0], []).append(attrs[key])
+        return out
 
     def set_setting(self, key: str, value: Any) -> None:
         self.settings[key] = value
