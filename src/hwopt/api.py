@@ -72,6 +72,8 @@ def search(
     budget: int | None = None,
     seed: int | None = 0,
     n_jobs: int = 1,
+    executor: str = "process",
+    ray_address: str | None = None,
     progress: Progress | None = None,
     study_name: str = "hwopt",
     references: bool = True,
@@ -96,6 +98,7 @@ def search(
         budget = DEFAULT_BUDGET if benchmark else _space_class(space).default_budget
     if budget < 1:
         raise ConfigError(f"budget must be at least 1, got {budget}")
+    get_executor(1, executor)  # an unknown backend is refused before anything is created
     if remeasure is not None and remeasure < 0:
         raise ConfigError(f"remeasure must be 0 or more, got {remeasure}")
     benchmark_options = dict(benchmark_options or {})
@@ -107,7 +110,7 @@ def search(
         "benchmark": benchmark, "benchmark_options": benchmark_options,
         "space": space, "space_options": space_options or {}, "evaluator_options": evaluator_options or {},
         "strategy": strategy, "strategy_options": strategy_options or {}, "seed": seed, "budget": budget,
-        "n_jobs": n_jobs, "references": references,
+        "n_jobs": n_jobs, "executor": executor, "ray_address": ray_address, "references": references,
         "remeasure": (0 if benchmark else DEFAULT_REMEASURE) if remeasure is None else remeasure,
     }
     strat = get_strategy(strategy, seed=seed, **(strategy_options or {}))
@@ -126,7 +129,7 @@ def search(
     _check_metrics(evaluator, [o.name for o in objs] + [c.name for c in cons])
     settings["evaluator_context"] = evaluator.context()
     st = Study.create(study, objs, cons, settings=settings, name=study_name)
-    _run(st, evaluator, strat, budget, n_jobs, progress)
+    _run(st, evaluator, strat, budget, progress)
     return st
 
 
@@ -140,7 +143,7 @@ def resume(study: str | Path, *, budget: int | None = None, progress: Progress |
         st.set_setting("budget", budget)
     evaluator = make_evaluator(s)
     strat = get_strategy(s["strategy"], seed=s.get("seed"), **s.get("strategy_options", {}))
-    _run(st, evaluator, strat, int(s["budget"]), int(s.get("n_jobs", 1)), progress)
+    _run(st, evaluator, strat, int(s["budget"]), progress)
     return st
 
 
@@ -155,12 +158,17 @@ def remeasure_front(study: str | Path | Study, repeats: int | None = None, *, pr
         raise ConfigError(f"repeats must be at least 1, got {repeats}")
     if int(st.settings.get("remeasure") or 0) < repeats:
         st.set_setting("remeasure", repeats)
-    remeasure(st, make_evaluator(st.settings), repeats, executor=get_executor(int(st.settings.get("n_jobs", 1))),
-              progress=progress)
+    remeasure(st, make_evaluator(st.settings), repeats, executor=_executor(st.settings), progress=progress)
     return st
 
 
-def _run(st: Study, evaluator: Evaluator, strat, budget: int, n_jobs: int, progress: Progress | None) -> None:
+def _executor(settings: dict[str, Any]):
+    """The executor a study's settings ask for (studies from before backends: local processes)."""
+    return get_executor(int(settings.get("n_jobs", 1)), settings.get("executor") or "process",
+                        settings.get("ray_address"))
+
+
+def _run(st: Study, evaluator: Evaluator, strat, budget: int, progress: Progress | None) -> None:
     exact_fn = getattr(evaluator, "exact_fn", None)  # tabular benchmarks know some metrics exactly
     exact, exact_cols = exact_fn(st.objectives) if exact_fn else (None, ())
     feature_fn = getattr(evaluator, "feature_fn", None)
@@ -169,7 +177,7 @@ def _run(st: Study, evaluator: Evaluator, strat, budget: int, n_jobs: int, progr
     # studies from before references existed have no such setting: resumed as they were run
     wants_refs = st.settings.get("references", False) and hasattr(evaluator, "reference_configs")
     optimize(
-        st, evaluator, strat, budget, executor=get_executor(n_jobs), progress=progress,
+        st, evaluator, strat, budget, executor=_executor(st.settings), progress=progress,
         hv_fn=_hv_fn(evaluator, st),
         exact=exact, exact_columns=exact_cols, features=feature_fn() if feature_fn else None,
         cost_counts=costs, cost_columns=cost_cols,
@@ -177,4 +185,4 @@ def _run(st: Study, evaluator: Evaluator, strat, budget: int, n_jobs: int, progr
     )
     repeats = int(st.settings.get("remeasure") or 0)  # studies from before re-measurement: none
     if repeats:
-        remeasure(st, evaluator, repeats, executor=get_executor(n_jobs), progress=progress)
+        remeasure(st, evaluator, repeats, executor=_executor(st.settings), progress=progress)

@@ -8,7 +8,7 @@ import time
 import optuna
 import pytest
 
-from hwopt.errors import StudyError
+from hwopt.errors import EvaluationError, StudyError
 from hwopt.evaluators import parse_objectives
 from hwopt.study import Study, history, optimize
 from hwopt.strategies import get_strategy
@@ -158,3 +158,43 @@ def test_process_pool_executor_records_every_result_once(tmp_path):
     hashes = [t.config_hash for t in st.trials]
     assert len(hashes) == len(set(hashes)) == 30
     assert all(t.ok for t in st.trials)
+
+
+class FailsOnB(ToyEvaluator):
+    """Fails on every config with op 'b' (whichever process evaluates it)."""
+
+    def evaluate(self, config):
+        if config["op"] == "b":
+            raise EvaluationError("simulated measurement failure")
+        return super().evaluate(config)
+
+
+def test_ray_executor_records_every_result_once_and_failures_as_trials(tmp_path):
+    """A local Ray cluster: the same configs as inline evaluation, each once; a failing evaluation
+    is a failed trial with its reason."""
+    pytest.importorskip("ray")
+    from hwopt.study import RayExecutor
+
+    inline = make(tmp_path / "i.db")
+    optimize(inline, FailsOnB(), get_strategy("random", seed=3), 16)
+    st = make(tmp_path / "r.db")
+    ex = RayExecutor(2)
+    optimize(st, FailsOnB(), get_strategy("random", seed=3), 16, executor=ex)
+    hashes = [t.config_hash for t in st.trials]
+    assert len(hashes) == len(set(hashes)) == 16
+    assert set(hashes) == {t.config_hash for t in inline.trials}
+    failed = [t for t in st.trials if not t.ok]
+    assert failed and all("simulated measurement failure" in t.fail_reason for t in failed)
+    import ray
+
+    assert not ray.is_initialized()  # the local cluster it started is shut down with the search
+
+
+def test_an_unreachable_ray_cluster_is_one_error_line(tmp_path, capsys):
+    pytest.importorskip("ray")
+    from hwopt.cli import main
+
+    code = main(["search", "--benchmark", "nasbench-graph:cora", "--budget", "5", "--study", str(tmp_path / "s.db"),
+                 "--ray-address", "ray://127.0.0.1:1", "--no-report"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: cannot start or join a Ray cluster at 'ray://127.0.0.1:1'"), err

@@ -31,7 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     how.add_argument("--strategy-option", action="append", metavar="KEY=VALUE", help="extra strategy option")
     how.add_argument("--budget", type=positive_int, default=None, help="distinct configs to evaluate (default 300)")
     how.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    how.add_argument("--jobs", type=positive_int, default=1, help="parallel evaluation processes (default 1)")
+    how.add_argument("--jobs", type=positive_int, default=1, help="parallel evaluations (default 1)")
+    how.add_argument("--executor", choices=["process", "ray"], default="process",
+                     help="where parallel evaluations run: local processes (default) or Ray tasks")
+    how.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (e.g. auto, ray://head:10001; "
+                     "implies --executor ray); default: a local one of --jobs CPUs")
     how.add_argument("--no-references", dest="references", action="store_false",
                      help="do not measure a super-network's largest and smallest sub-networks first")
     how.add_argument("--remeasure", type=int, metavar="N",
@@ -65,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         study=study_path, benchmark=benchmark, benchmark_options=bench_opts, space=space,
         space_options=space_opts, evaluator_options=eval_opts, objectives=args.objectives,
         strategy=args.strategy, strategy_options=strat_opts, budget=args.budget, seed=args.seed,
-        n_jobs=args.jobs, progress=BarProgress("search"), study_name=args.study_name, references=args.references,
+        n_jobs=args.jobs, executor="ray" if args.ray_address else args.executor, ray_address=args.ray_address,
+        progress=BarProgress("search"), study_name=args.study_name, references=args.references,
         remeasure=args.remeasure,
     )
     out_dir = args.out or report_dir_for(study_path)
