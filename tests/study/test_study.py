@@ -198,3 +198,43 @@ def test_an_unreachable_ray_cluster_is_one_error_line(tmp_path, capsys):
                  "--ray-address", "ray://127.0.0.1:1", "--no-report"])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: cannot start or join a Ray cluster at 'ray://127.0.0.1:1'"), err
+
+
+def test_two_workers_on_one_study_never_evaluate_a_config_twice(tmp_path):
+    """Two `hwopt resume` processes on one SQLite study at once: every config once, both worked,
+    the budget reached (plus at most what the other had in flight)."""
+    from hwopt.cli import main
+
+    db = str(tmp_path / "s.db")
+    assert main(["search", "--benchmark", "nasbench-graph:cora", "--strategy", "random", "--budget", "1",
+                 "--study", db, "--no-report"]) == 0
+    cmd = [sys.executable, "-m", "hwopt", "resume", db, "--budget", "100", "--no-report"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    errs = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errs
+    trials = Study.load(db).trials
+    hashes = [t.config_hash for t in trials]
+    assert len(hashes) == len(set(hashes)) and 100 <= len(hashes) <= 120
+    workers = {Study.load(db).optuna_study.trials[t.number].user_attrs["hwopt"].get("worker") for t in trials[1:]}
+    assert len(workers) == 2  # both evaluated; random proposes the same configs to both, claims split them
+
+
+def test_a_killed_workers_claims_lapse(tmp_path):
+    from hwopt.study._claims import Claims
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    a, b = Claims(url, "s", lease_s=0.3), Claims(url, "s", lease_s=0.3)
+    assert a.claim("h1") and a.claim("h1") and not b.claim("h1")
+    a._stop.set()  # a is "killed": no more renewals
+    time.sleep(0.5)
+    assert b.claim("h1") and not a.claim("h1")
+    b.close()
+    assert a.claim("h1")  # released on close
+    b2 = Claims(url, "s", lease_s=0.3)
+    a.done("h1")
+    a._stop.set()
+    time.sleep(0.5)
+    assert not b2.claim("h1")  # a finished config's claim never lapses
+    a.close()
+    assert not b2.claim("h1")  # nor is it released
+    b2.close()

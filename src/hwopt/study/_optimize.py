@@ -4,6 +4,11 @@ Configs are deduplicated by canonical hash: a config already in the study (compl
 is never evaluated again — the strategy is told the stored result instead. The budget counts
 distinct finished configs, so a search killed at any point and resumed ends with exactly
 ``budget`` of them. Each result is written to the study the moment it arrives.
+
+Several workers may run one study stored in a database: each claims a config before evaluating
+it (``_claims``), so no config is evaluated twice, and before each batch it reads what the others
+finished, tells its strategy and counts it towards the budget (a run may end a few evaluations
+past the budget: those the other workers had in flight).
 """
 
 from __future__ import annotations
@@ -61,21 +66,25 @@ def history(study: Study) -> tuple[list[TrialRecord], list[Config], np.ndarray, 
 
 
 def _evaluate_enqueued(study: Study, evaluator: Evaluator, executor, configs: Sequence[Config], budget: int,
-                       progress: Progress, known: set[str]) -> int:
+                       progress: Progress, known: set[str], claims=None) -> int:
     """Evaluate the feasible ``configs`` not in ``known`` (the study's finished config hashes), up to
     ``budget`` distinct configs in all."""
     space = evaluator.space
     todo: dict[str, Config] = {}
     for cfg in configs:
         h = space.hash(cfg)
-        if h not in known and h not in todo and space.is_feasible(cfg) and len(known) + len(todo) < budget:
+        if (h not in known and h not in todo and space.is_feasible(cfg) and len(known) + len(todo) < budget
+                and (claims is None or claims.claim(h))):
             todo[h] = cfg
     batch = list(todo.items())
     failed = 0
     for k, out in enumerate(executor.run(evaluator, [c for _, c in batch])):
         h, cfg = batch[out.index]
         rec = study.add(space.canonical(cfg), h, out.measurements, started=out.started, finished=out.finished,
-                        space=space, fail_reason=out.fail_reason, strategy="reference", seed=None)
+                        space=space, fail_reason=out.fail_reason, strategy="reference", seed=None,
+                        worker=claims.owner if claims is not None else None)
+        if claims is not None:
+            claims.done(h)
         failed += not rec.ok
         progress.update(len(known) + k + 1, failed, None)
     return len(batch)
@@ -104,8 +113,9 @@ def optimize(
     """
     executor = executor or InlineExecutor()
     progress = progress or Progress()
+    claims = study.claims()
     try:
-        return _loop(study, evaluator, strategy, budget, executor, progress, hv_fn, enqueue,
+        return _loop(study, evaluator, strategy, budget, executor, progress, hv_fn, enqueue, claims,
                      Problem(space=evaluator.space, n_obj=len(study.objectives), n_constr=len(study.constraints),
                              objective_names=[o.name for o in study.objectives], exact=exact,
                              exact_columns=tuple(exact_columns), features=features, cost_counts=cost_counts,
@@ -114,15 +124,17 @@ def optimize(
         progress.close()
         if hasattr(executor, "close"):
             executor.close()
+        if claims is not None:
+            claims.close()
 
 
 def _loop(study: Study, evaluator: Evaluator, strategy: Strategy, budget: int, executor, progress: Progress,
-          hv_fn: Callable[[np.ndarray], float] | None, enqueue: Sequence[Config], problem: Problem) -> int:
+          hv_fn: Callable[[np.ndarray], float] | None, enqueue: Sequence[Config], claims, problem: Problem) -> int:
     space = evaluator.space
     objectives, constraints = study.objectives, study.constraints
     finished = {t.config_hash for t in study.trials if t.state in ("COMPLETE", "FAIL")}
     progress.start(budget, len(finished))
-    evaluated = _evaluate_enqueued(study, evaluator, executor, enqueue, budget, progress, finished)
+    evaluated = _evaluate_enqueued(study, evaluator, executor, enqueue, budget, progress, finished, claims)
     strategy.setup(problem)
     records, configs, F_hist, G_hist = history(study)
     known: dict[str, tuple[np.ndarray, np.ndarray]] = {
@@ -143,6 +155,22 @@ def _loop(study: Study, evaluator: Evaluator, strategy: Strategy, budget: int, e
     fallback = None
     strategy_name = type(strategy).name or type(strategy).__name__
     while len(known) < budget:
+        if claims is not None:  # what the other workers on this study finished meanwhile
+            others = [t for t in study.trials if t.state in ("COMPLETE", "FAIL") and t.config_hash not in known]
+            if others:
+                seen = {}
+                for t in others:
+                    seen.setdefault(t.config_hash, t)
+                F, G = to_matrices([t.measurements if t.ok else None for t in seen.values()], objectives, constraints)
+                for k, t in enumerate(seen.values()):
+                    known[t.config_hash] = (F[k], G[k])
+                    failed += not t.ok
+                    if t.ok and not (G[k] > 0).any():
+                        front, _ = update_front(front, F[k])
+                strategy.tell([t.config for t in seen.values()], F, G.reshape(len(seen), len(constraints)))
+                hv = hv_fn(front) if hv_fn and len(front) else hv
+                progress.update(len(known), failed, hv)
+                continue
         want = max(1, strategy.batch_size)
         batch = strategy.ask(want)
         if stall >= STALL_LIMIT:
@@ -166,7 +194,8 @@ def _loop(study: Study, evaluator: Evaluator, strategy: Strategy, budget: int, e
         new: list[int] = []
         pending: set[str] = set()
         for i, h in enumerate(hashes):
-            if h not in known and h not in known_infeasible and h not in pending and len(known) + len(new) < budget:
+            if (h not in known and h not in known_infeasible and h not in pending and len(known) + len(new) < budget
+                    and (claims is None or claims.claim(h))):
                 new.append(i)
                 pending.add(h)
         stall = 0 if new else stall + 1
@@ -175,8 +204,10 @@ def _loop(study: Study, evaluator: Evaluator, strategy: Strategy, budget: int, e
             rec = study.add(
                 space.canonical(batch[i]), hashes[i], out.measurements, started=out.started,
                 finished=out.finished, space=space, fail_reason=out.fail_reason,
-                strategy=strategy_name, seed=strategy.seed,
+                strategy=strategy_name, seed=strategy.seed, worker=claims.owner if claims is not None else None,
             )
+            if claims is not None:
+                claims.done(hashes[i])
             f, g = to_matrices([rec.measurements if rec.ok else None], objectives, constraints)
             known[hashes[i]] = (f[0], g[0])
             evaluated += 1

@@ -203,6 +203,7 @@ class Study:
         fail_reason: str = "",
         strategy: str = "",
         seed: int | None = None,
+        worker: str | None = None,
     ) -> TrialRecord:
         """Record one finished evaluation in one transaction; NaN/missing objectives make it FAIL."""
         import optuna
@@ -219,6 +220,8 @@ class Study:
         }
         if fail_reason:
             attrs["fail_reason"] = fail_reason
+        if worker:
+            attrs["worker"] = worker
         frozen = optuna.trial.create_trial(
             state=state, values=values, params=params, distributions=dists, user_attrs={_TRIAL: attrs},
         )
@@ -227,6 +230,14 @@ class Study:
         if fail_reason:
             logging.getLogger("hwopt").info("trial failed: %s", fail_reason)
         return _record(frozen)
+
+    def claims(self):
+        """Claims of this worker on a study in a database (None in memory: one process only)."""
+        if self.storage is None or self.storage == "sqlite:///:memory:":
+            return None
+        from hwopt.study._claims import Claims
+
+        return Claims(self.storage, self.name)
 
     def add_round(self, info: dict[str, Any]) -> None:
         """Save per-round strategy diagnostics (e.g. predictor health)."""
