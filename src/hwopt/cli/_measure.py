@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from pathlib import Path
 
 from hwopt.cli._common import key_values, positive_int
@@ -84,9 +86,6 @@ def _measure_space(args: argparse.Namespace) -> dict:
 
 def _measure_onnx_files(args: argparse.Namespace) -> int:
     """Each file's latency and params, one line (or CSV row) per file."""
-    import os
-    import sys
-
     import pandas as pd
 
     csv = Path(args.csv) if args.csv else None

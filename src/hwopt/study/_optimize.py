@@ -128,6 +128,15 @@ def optimize(
             claims.close()
 
 
+def _finished_by_others(study: Study, known: dict) -> list[TrialRecord]:
+    """Finished trials of configs this worker does not know yet (first trial of each)."""
+    seen: dict[str, TrialRecord] = {}
+    for t in study.trials:
+        if t.state in ("COMPLETE", "FAIL") and t.config_hash not in known:
+            seen.setdefault(t.config_hash, t)
+    return list(seen.values())
+
+
 def _loop(study: Study, evaluator: Evaluator, strategy: Strategy, budget: int, executor, progress: Progress,
           hv_fn: Callable[[np.ndarray], float] | None, enqueue: Sequence[Config], claims, problem: Problem) -> int:
     space = evaluator.space
@@ -155,22 +164,18 @@ def _loop(study: Study, evaluator: Evaluator, strategy: Strategy, budget: int, e
     fallback = None
     strategy_name = type(strategy).name or type(strategy).__name__
     while len(known) < budget:
-        if claims is not None:  # what the other workers on this study finished meanwhile
-            others = [t for t in study.trials if t.state in ("COMPLETE", "FAIL") and t.config_hash not in known]
-            if others:
-                seen = {}
-                for t in others:
-                    seen.setdefault(t.config_hash, t)
-                F, G = to_matrices([t.measurements if t.ok else None for t in seen.values()], objectives, constraints)
-                for k, t in enumerate(seen.values()):
-                    known[t.config_hash] = (F[k], G[k])
-                    failed += not t.ok
-                    if t.ok and not (G[k] > 0).any():
-                        front, _ = update_front(front, F[k])
-                strategy.tell([t.config for t in seen.values()], F, G.reshape(len(seen), len(constraints)))
-                hv = hv_fn(front) if hv_fn and len(front) else hv
-                progress.update(len(known), failed, hv)
-                continue
+        others = _finished_by_others(study, known) if claims is not None else []
+        if others:  # tell the strategy, count them, and look again (the budget may be reached)
+            F, G = to_matrices([t.measurements if t.ok else None for t in others], objectives, constraints)
+            for k, t in enumerate(others):
+                known[t.config_hash] = (F[k], G[k])
+                failed += not t.ok
+                if t.ok and not (G[k] > 0).any():
+                    front, _ = update_front(front, F[k])
+            strategy.tell([t.config for t in others], F, G.reshape(len(others), len(constraints)))
+            hv = hv_fn(front) if hv_fn and len(front) else hv
+            progress.update(len(known), failed, hv)
+            continue
         want = max(1, strategy.batch_size)
         batch = strategy.ask(want)
         if stall >= STALL_LIMIT:
