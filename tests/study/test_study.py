@@ -200,23 +200,44 @@ def test_an_unreachable_ray_cluster_is_one_error_line(tmp_path, capsys):
     assert code == 2 and err.startswith("error: cannot start or join a Ray cluster at 'ray://127.0.0.1:1'"), err
 
 
-def test_two_workers_on_one_study_never_evaluate_a_config_twice(tmp_path):
-    """Two `hwopt resume` processes on one SQLite study at once: every config once, both worked,
-    the budget reached (plus at most what the other had in flight)."""
-    from hwopt.cli import main
+WORKER = """
+import os, sys, time
+sys.path.insert(0, {strategies!r})
+from test_contract import ToyEvaluator
+from hwopt.strategies import get_strategy
+from hwopt.study import Study, optimize
 
+class Slow(ToyEvaluator):
+    def evaluate(self, config):
+        time.sleep(0.01)
+        return super().evaluate(config)
+
+open({ready!r} + str(os.getpid()), "w").close()
+while not os.path.exists({go!r}):  # start together, so that the two really overlap
+    time.sleep(0.01)
+optimize(Study.load({db!r}), Slow(), get_strategy("random", seed=0), 120)
+"""
+
+
+def test_two_workers_on_one_study_never_evaluate_a_config_twice(tmp_path):
+    """Two processes on one SQLite study at once, proposing the same configs (same seed): every
+    config evaluated once, both worked, the budget reached (plus at most what one had in flight)."""
     db = str(tmp_path / "s.db")
-    assert main(["search", "--benchmark", "nasbench-graph:cora", "--strategy", "random", "--budget", "1",
-                 "--study", db, "--no-report"]) == 0
-    cmd = [sys.executable, "-m", "hwopt", "resume", db, "--budget", "100", "--no-report"]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    make(db)
+    code = WORKER.format(strategies=os.path.join(os.path.dirname(__file__), "..", "strategies"),
+                         ready=str(tmp_path / "ready-"), go=str(tmp_path / "go"), db=db)
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    deadline = time.time() + 120
+    while len(list(tmp_path.glob("ready-*"))) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    (tmp_path / "go").touch()
     errs = [p.communicate(timeout=300)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errs
-    trials = Study.load(db).trials
-    hashes = [t.config_hash for t in trials]
-    assert len(hashes) == len(set(hashes)) and 100 <= len(hashes) <= 120
-    workers = {Study.load(db).optuna_study.trials[t.number].user_attrs["hwopt"].get("worker") for t in trials[1:]}
-    assert len(workers) == 2  # both evaluated; random proposes the same configs to both, claims split them
+    st = Study.load(db)
+    hashes = [t.config_hash for t in st.trials]
+    assert len(hashes) == len(set(hashes)) and 120 <= len(hashes) <= 130
+    workers = {t.user_attrs["hwopt"].get("worker") for t in st.optuna_study.trials}
+    assert len(workers) == 2
 
 
 def test_a_killed_workers_claims_lapse(tmp_path):

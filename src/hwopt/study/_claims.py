@@ -55,7 +55,11 @@ class Claims:
                 sa.Column("owner", sa.String(256), nullable=False),
                 sa.Column("expires", sa.Float, nullable=False),
             )
-            meta.create_all(self._engine, checkfirst=True)
+            try:
+                meta.create_all(self._engine, checkfirst=True)
+            except sa.exc.DatabaseError:  # another worker created it between check and create
+                if not sa.inspect(self._engine).has_table("hwopt_claims"):
+                    raise
         except Exception as exc:  # noqa: BLE001 - the storage is the user's
             raise StudyError(f"cannot keep claims in {url}: {str(exc).splitlines()[0]}") from None
         self._stop = threading.Event()
