@@ -106,7 +106,7 @@ def _measure_onnx_files(args: argparse.Namespace) -> int:
         lat = r["latency"]
         row = {"model": name, "latency_ms": lat["median"], "p10_ms": lat["p10"], "p90_ms": lat["p90"],
                "cv": lat["cv"], "repeats": lat["n"], "batch_size": args.batch_size, "threads": args.threads,
-               "params": r["params"]}
+               "load": lat.get("load"), "params": r["params"]}
         if csv is None:
             print(json.dumps(row) if args.json else f"{name}  {_fmt('latency', lat)}  params {r['params']:,}")
             continue

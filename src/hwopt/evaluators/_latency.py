@@ -53,7 +53,8 @@ def median_rel_ci(times_ms: list[float], z: float = 1.96) -> float:
 def time_until_stable(run: Callable[[], Any], *, warmup_s: float = 0.3, min_warmup: int = 5,
                       min_repeats: int = 20, max_repeats: int = 2000, rel_ci: float = 0.01,
                       max_time_s: float = 10.0) -> dict[str, Any]:
-    """Call ``run`` to warm up, then time it until the median is stable; returns :func:`latency_stats`."""
+    """Call ``run`` to warm up, then time it until the median is stable; returns :func:`latency_stats`
+    plus ``load``, the machine's 1-minute load average when timing ended (what else was running)."""
     t0, k = time.perf_counter(), 0
     while k < min_warmup or time.perf_counter() - t0 < warmup_s:
         run()
@@ -70,7 +71,12 @@ def time_until_stable(run: Callable[[], Any], *, warmup_s: float = 0.3, min_warm
         if len(times) >= min_repeats and len(times) % check_every == 0:
             if median_rel_ci(times) < rel_ci or time.perf_counter() - t1 > max_time_s:
                 break
-    return latency_stats(times)
+    stats = latency_stats(times)
+    try:
+        stats["load"] = round(os.getloadavg()[0], 2)
+    except OSError:  # no load average on this platform
+        pass
+    return stats
 
 
 def onnx_bytes(model: Any, example: Any) -> bytes:
