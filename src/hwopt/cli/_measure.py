@@ -92,9 +92,11 @@ def _measure_onnx_files(args: argparse.Namespace) -> int:
     if args.metrics and set(args.metrics) != set(_ONNX_METRICS):
         raise ConfigError(f"several ONNX files are measured for {', '.join(_ONNX_METRICS)}; leave out --metrics")
     done: set[str] = set()
+    columns = None  # an existing table's columns: new rows follow them
     if csv is not None and csv.is_file():
         try:
-            done = set(pd.read_csv(csv, usecols=["model"])["model"].astype(str))
+            existing = pd.read_csv(csv)
+            done, columns = set(existing["model"].astype(str)), list(existing.columns)
         except Exception as exc:  # noqa: BLE001
             raise ConfigError(f"cannot add to {str(csv)!r}: {str(exc).splitlines()[0]}") from None
     files = [Path(m) for m in args.model]
@@ -111,7 +113,8 @@ def _measure_onnx_files(args: argparse.Namespace) -> int:
             print(json.dumps(row) if args.json else f"{name}  {_fmt('latency', lat)}  params {r['params']:,}")
             continue
         csv.parent.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame([row]).to_csv(csv, mode="a", header=not csv.is_file(), index=False)
+        pd.DataFrame([row], columns=columns).to_csv(csv, mode="a", header=columns is None, index=False)
+        columns = columns or list(row)
         done.add(name)
         print(f"[{k + 1}/{len(files)}] {name}: {lat['median']:.4g} ms (cv {100 * lat['cv']:.1f}%)",
               file=sys.stderr, flush=True)
