@@ -1,7 +1,11 @@
 """OpGraph from an ONNX file, using ONNX shape inference for every intermediate tensor.
 
 A symbolic batch dimension is set to ``batch_size``. Shape-only ops (Reshape, Flatten, Shape,
-Gather on shapes, Identity, Dropout, Constant, Squeeze/Unsqueeze, Transpose) are free.
+Gather on shapes, Identity, Dropout, Constant, Squeeze/Unsqueeze) are free: runtimes alias or
+fold them. Ops that copy a data tensor into a new layout (Transpose, Slice, Gather, Expand,
+Cast, Concat, Pad, Split) are memory ops — ONNX Runtime runs each as a kernel that reads and
+writes its output (a transformer's attention transposes counted as free made its latency look
+half what it is).
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ from pathlib import Path
 from hwopt.errors import ConfigError, require
 from hwopt.hardware.graph._ops import Op, OpGraph, conv_op, eltwise_op, gemm_op, numel, pool_op
 
-_FREE = {"Reshape", "Flatten", "Shape", "Gather", "Identity", "Dropout", "Constant", "Squeeze", "Unsqueeze",
-         "Transpose", "Cast", "ConstantOfShape", "Slice", "Expand", "Range"}
+_FREE = {"Reshape", "Flatten", "Shape", "Identity", "Dropout", "Constant", "Squeeze", "Unsqueeze",
+         "ConstantOfShape", "Range"}
+#: ops that copy a data tensor into a new layout (on shape data they are free, like every op there)
+_COPY = {"Concat", "Pad", "Split", "Transpose", "Slice", "Gather", "Expand", "Cast"}
 _POOL = {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}
 _NORM = {"BatchNormalization", "LayerNormalization", "InstanceNormalization", "GroupNormalization"}
 
@@ -87,7 +93,7 @@ def from_onnx(path: str | Path, batch_size: int = 1, dtype_bytes: int = 4) -> Op
         elif t in ("ReduceMean", "ReduceSum", "ReduceMax") and ishape:
             op = Op(name, "reduce", float(numel(ishape)), numel(ishape) * dtype_bytes, numel(oshape) * dtype_bytes,
                     0.0, ins, t)
-        elif t in ("Concat", "Pad", "Split"):
+        elif t in _COPY:
             op = Op(name, "memory", 0.0, numel(oshape) * dtype_bytes, numel(oshape) * dtype_bytes, 0.0, ins, t)
         else:
             weights = [numel(inits[i]) for i in node.input if i in inits and numel(inits[i]) > 1]  # not scalars
