@@ -78,7 +78,7 @@ def _solve(X: np.ndarray, y: np.ndarray, lam: float, shared: np.ndarray | None =
         theta[shared] = sol[-1]
         return theta
     if shared is not None and len(shared) and lam > 0:
-        s = _penalty_scale(A, shared)
+        s = np.full(len(shared), _penalty_scale(A, shared))
         P = np.zeros((len(shared), X.shape[1]))
         P[np.arange(len(shared)), shared] = math.sqrt(lam) * s
         A = np.vstack([A, P])
@@ -86,12 +86,12 @@ def _solve(X: np.ndarray, y: np.ndarray, lam: float, shared: np.ndarray | None =
     return nnls(A, b)[0]
 
 
-def _penalty_scale(A: np.ndarray, shared: np.ndarray) -> np.ndarray:
-    """Weight of each class's pull toward the shared scale: the same for every class (the mean
-    class column), so a class with little time in the calibration set stays near the shared
-    scale instead of serving as a free proxy for other costs (a rare pooling layer fitted at 25×
-    its prior cost on ResNets, then wrong on a cell network full of pooling)."""
-    return np.full(len(shared), float(A[:, shared].mean()))
+def _penalty_scale(A: np.ndarray, shared: np.ndarray) -> float:
+    """Weight of every class's pull toward the shared scale: one for all classes (the mean class
+    column), so a class with little time in the calibration set stays near the shared scale
+    instead of serving as a free proxy for other costs (a rare pooling layer fitted at 25× its
+    prior cost on ResNets, then wrong on a cell network full of pooling)."""
+    return float(A[:, shared].mean())
 
 
 ROBUST_ITERS = 3
@@ -161,18 +161,23 @@ class Calibration:
     def _design(self, F: np.ndarray) -> np.ndarray:
         return _design(F, self.columns)
 
-    def predict(self, features: dict[str, np.ndarray]) -> np.ndarray:
+    def _point(self, features: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Prediction (ms), design rows, and the part of the prediction from op classes unseen
+        in calibration."""
         F = features[self.variant]
         X = self._design(F)
-        pred = X @ np.asarray(self.theta) + _unseen_ms(F, self.columns, self.theta)
+        unseen = _unseen_ms(F, self.columns, self.theta)
+        pred = X @ np.asarray(self.theta) + unseen
         if self.krr:
             pred = pred * np.exp(_krr_predict(self.krr, X))
-        return np.maximum(pred, 1e-9)
+        return np.maximum(pred, 1e-9), X, unseen
+
+    def predict(self, features: dict[str, np.ndarray]) -> np.ndarray:
+        return self._point(features)[0]
 
     def predict_interval(self, features: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pred = self.predict(features)
-        X = self._design(features[self.variant])
-        widen = 1.0 + self.extrapolation(X, pred) + _unseen_ms(features[self.variant], self.columns, self.theta) / pred
+        pred, X, unseen = self._point(features)
+        widen = 1.0 + self.extrapolation(X, pred) + unseen / pred
         if self.jackknife:
             # jackknife+: combine every leave-one-out model's prediction at x with its residual
             F = np.empty((len(pred), len(self.jackknife)))
@@ -422,8 +427,7 @@ def _leverage(cand: "_Candidate", theta: np.ndarray, y: np.ndarray,
         else:
             M = np.eye(p)[:, active]
             if shared and cand.lam > 0:
-                s = _penalty_scale(A, np.asarray(cand.shared))[[list(cand.shared).index(j) for j in shared]]
-                penalty[shared, shared] = cand.lam * s ** 2
+                penalty[shared, shared] = cand.lam * _penalty_scale(A, np.asarray(cand.shared)) ** 2
     B = A @ M
     Q = M @ np.linalg.pinv(B.T @ B + M.T @ penalty @ M) @ M.T
     return Q, np.einsum("ij,jk,ik->i", A, Q, A)
