@@ -54,6 +54,7 @@ class Confirmed:
     """The study's configs (first trial of each) with their confirmed objective values."""
 
     records: list[TrialRecord]
+    first: np.ndarray  # minimisation form: each config's first measurement
     F: np.ndarray  # minimisation form: medians over every measurement of each config
     feasible: np.ndarray
     remeasured: np.ndarray  # re-measurements per config (failed ones included)
@@ -88,7 +89,7 @@ def confirmed(study: Study) -> Confirmed:
         if t.ok and good:
             Fr, _ = to_matrices(good, study.objectives, study.constraints)
             Fc[i] = np.nanmedian(np.vstack([F[i][None, :], Fr]), axis=0)
-    return Confirmed(records, Fc, feasible, n, original, _front(Fc, feasible))
+    return Confirmed(records, F, Fc, feasible, n, original, _front(Fc, feasible))
 
 
 def remeasure(study: Study, evaluator: Evaluator, repeats: int = 1, *, executor=None,
@@ -127,12 +128,10 @@ def _warn_about_moves(study: Study) -> None:
     left = np.flatnonzero(c.original_front & ~c.front & (c.remeasured > 0))
     if not len(left):
         return
-    signs = np.array([o.sign for o in study.objectives])
-    _, _, F, _ = history(study)
     parts = []
     for i in left[:5]:
-        moved = [f"{o.name} {signs[j] * F[i, j]:.4g} -> {signs[j] * c.F[i, j]:.4g}"
-                 for j, o in enumerate(study.objectives) if not np.isclose(F[i, j], c.F[i, j])]
+        moved = [f"{o.name} {o.sign * c.first[i, j]:.4g} -> {o.sign * c.F[i, j]:.4g}"
+                 for j, o in enumerate(study.objectives) if not np.isclose(c.first[i, j], c.F[i, j])]
         parts.append(f"trial {c.records[i].number} ({', '.join(moved) or 'ties'})")
     more = f" and {len(left) - 5} more" if len(left) > 5 else ""
     warnings.warn(
