@@ -145,9 +145,25 @@ def test_cost_metrics_summed_over_segments_equal_estimating_each_graph(name):
     y = np.array([0.8 * f["fused"][0, :-3].sum() * 1e3 * (1.1 + 0.05 * np.sin(k)) for k, f in enumerate(feats)])
     cal = fit_calibration({v: np.vstack([f[v] for f in feats]) for v in feats[0]}, y, target.name)
     for calibration in (None, cal):
-        for metric in ("latency@raspi4", "energy@raspi4", "memory@raspi4", "latency@a100-80gb"):
+        for metric in ("latency@raspi4", "energy@raspi4", "memory@raspi4", "latency@a100-80gb", "cost@a100-80gb"):
             if calibration is not None and not metric.endswith("raspi4"):
                 continue
             summed = cost_metric_rows(rows, X, metric, batch_size=2, calibration=calibration)
             whole = [cost_metric(space, c, metric, batch_size=2, calibration=calibration) for c in cfgs]
             assert summed == pytest.approx(whole, rel=1e-9)
+
+
+def test_cost_is_the_latency_at_the_catalog_price_and_needs_a_price():
+    """cost@HW: US$ per million inferences at the catalog's price per hour, back to back at the
+    batch size; a target without a price is one clear error when the evaluator is built."""
+    from hwopt.errors import ConfigError
+    from hwopt.hardware import cost_metric, load_catalog
+
+    space = get_space("fbnet")
+    cfg = space.space.sample(1, seed=3)[0]
+    hw = load_catalog().get("a100-80gb")
+    lat = cost_metric(space, cfg, "latency@a100-80gb", batch_size=8)
+    usd = cost_metric(space, cfg, "cost@a100-80gb", batch_size=8)
+    assert usd == pytest.approx(lat / 1e3 / 8 * hw.price_per_hour_usd / 3600 * 1e6)
+    with pytest.raises(ConfigError, match="no price per hour"):
+        ModelEvaluator(space, ["cost@raspi4"])

@@ -37,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  memory    {e.memory_mb:.4g} MB (weights {e.weights_mb:.4g} + peak activations {e.activations_mb:.4g})")
     if e.energy_mj is not None:
         print(f"  energy    {e.energy_mj:.4g} mJ at {e.power_w:.3g} W")
+    if e.usd_per_million is not None:
+        print(f"  cost      {e.usd_per_million:.4g} US$ per million inferences at the catalog price")
     print("  top operators by time:")
     for o in sorted(e.ops, key=lambda o: -o.ms)[: args.top]:
         print(f"    {o.ms:9.4f} ms  {o.kind:<8} {o.bound:<7}  {o.detail}")

@@ -30,7 +30,7 @@ class ModelEvaluator(Evaluator):
     ``min_repeats``, ``max_repeats``, ``max_time_s``, ``warmup_s``); anything else (``data``,
     ``subset``, ``calib_batches``...) goes to the space's ``accuracy_data``.
 
-    Metrics named ``latency@HW``, ``energy@HW`` or ``memory@HW`` are estimated by the hardware
+    Metrics named ``latency@HW``, ``energy@HW``, ``memory@HW`` or ``cost@HW`` are estimated by the hardware
     cost model for catalog target ``HW`` (``calibration`` names a saved calibration,
     ``hardware_files`` extends the catalog) — hardware you do not have, inside any search.
     """
@@ -45,13 +45,15 @@ class ModelEvaluator(Evaluator):
         self.cost_metrics = [m for m in self.requested if "@" in m]
         if self.cost_metrics:
             from hwopt.hardware import COST_METRICS
+            from hwopt.hardware._estimate import check_cost_metric
             from hwopt.hardware._local import resolve_hardware
 
             for m in self.cost_metrics:
                 name, _, hw = m.partition("@")
                 if name not in COST_METRICS or not hw:
                     raise ObjectiveError(f"cost metric {m!r} must be NAME@HARDWARE with NAME one of {', '.join(COST_METRICS)}")
-                resolve_hardware(hw, *self.hardware_files)  # unknown hardware: one clear error now, not per trial
+                # unknown hardware, or one without the data the metric needs: one clear error now, not per trial
+                check_cost_metric(name, resolve_hardware(hw, *self.hardware_files))
                 self.metrics[m] = "min"
         if not self.requested:
             raise ObjectiveError(f"no metrics requested; valid: {', '.join(sorted(self.metrics))}")

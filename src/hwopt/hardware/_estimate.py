@@ -56,6 +56,7 @@ class Estimate:
     memory_mb: float
     power_w: float | None
     energy_mj: float | None
+    usd_per_million: float | None
     calibration: str | None
     variant: str
     ops: list[OpEstimate] = field(default_factory=list)
@@ -124,9 +125,18 @@ def estimate_graph(graph: OpGraph, target: HardwareTarget, batch_size: int = 1, 
         hardware=target.name, batch_size=batch_size, dtype=dtype, latency_ms=latency, interval_ms=interval,
         coverage=coverage, flops=graph.flops, bytes=sum(o.bytes for o in g.ops), weights_mb=weights / 1e6,
         activations_mb=acts / 1e6, memory_mb=(weights + acts) / 1e6, power_w=power, energy_mj=energy,
+        usd_per_million=_usd_per_million(target, latency, batch_size),
         calibration=cal_name if cal_name else ("(given)" if calibration is not None else None), variant=variant,
         ops=[OpEstimate(t.op.name, t.op.kind, ms, t.bound, t.op.flops, t.op.bytes, t.op.detail) for t, ms in per_op],
     )
+
+
+def _usd_per_million(target: HardwareTarget, latency_ms, batch_size: int):
+    """US$ per million inferences (samples) with the device rented at its catalog price and kept
+    busy back to back at this batch size; None without a price."""
+    if not target.price_per_hour_usd:
+        return None
+    return latency_ms / 1e3 / batch_size * target.price_per_hour_usd / 3600 * 1e6
 
 
 def busy_seconds(graph: OpGraph, target: HardwareTarget, dtype: str = "fp32") -> float:
@@ -199,12 +209,23 @@ def estimate(model: Any, hardware: str | HardwareTarget, batch_size: int = 1, dt
 
 
 #: cost-model metrics a search can optimise as ``NAME@HARDWARE`` (e.g. ``latency@a100-80gb``)
-COST_METRICS = {"latency": "latency_ms", "energy": "energy_mj", "memory": "memory_mb"}
+COST_METRICS = {"latency": "latency_ms", "energy": "energy_mj", "memory": "memory_mb", "cost": "usd_per_million"}
+#: why a metric cannot be estimated on a target that lacks a catalog field
+_NEEDS = {"energy": ("tdp_w", "TDP"), "cost": ("price_per_hour_usd", "price per hour")}
+
+
+def check_cost_metric(name: str, target: HardwareTarget) -> None:
+    """Refuse a cost metric ``name`` (latency, energy, ...) that ``target`` lacks the data for."""
+    field, what = _NEEDS.get(name, (None, ""))
+    if field and not getattr(target, field):
+        raise ConfigError(f"hardware {target.name!r} has no {what} in the catalog, so {name} cannot be estimated "
+                          "(add it with --hardware-file)")
 
 
 def cost_metric(model_space: Any, config: Any, metric: str, batch_size: int = 1, dtype: str | None = None,
                 calibration: Calibration | str | None = None, hardware_files: tuple = ()) -> float:
-    """Value of ``metric`` = ``latency@HW`` / ``energy@HW`` / ``memory@HW`` for one config of a model space.
+    """Value of ``metric`` = ``latency@HW`` / ``energy@HW`` / ``memory@HW`` / ``cost@HW`` (US$ per
+    million inferences at the catalog price) for one config of a model space.
 
     This is how objectives like ``latency@a100-80gb:min`` or ``energy@raspi5:min`` are computed
     inside a search: the config's operator graph (analytic where the space has one, else a torch
@@ -218,13 +239,11 @@ def cost_metric(model_space: Any, config: Any, metric: str, batch_size: int = 1,
                           f"{', '.join(COST_METRICS)}")
     target = resolve_hardware(hw, *hardware_files)
     dtype = dtype or target.default_dtype
+    check_cost_metric(name, target)
     cfg = model_space.space.validate(config)
     width = DTYPE_BYTES.get(dtype, 4)
     graph = graph_builder(model_space)(cfg, batch_size, width)
-    value = getattr(estimate_graph(graph, target, batch_size, dtype, calibration), COST_METRICS[name])
-    if value is None:
-        raise ConfigError(f"hardware {target.name!r} has no TDP in the catalog, so energy cannot be estimated")
-    return float(value)
+    return float(getattr(estimate_graph(graph, target, batch_size, dtype, calibration), COST_METRICS[name]))
 
 
 def cost_metric_rows(rows: GraphRows, X: np.ndarray, metric: str, batch_size: int = 1, dtype: str | None = None,
@@ -242,8 +261,7 @@ def cost_metric_rows(rows: GraphRows, X: np.ndarray, metric: str, batch_size: in
         return None
     target = resolve_hardware(hw, *hardware_files)
     dtype = dtype or target.default_dtype
-    if name == "energy" and not target.tdp_w:
-        raise ConfigError(f"hardware {target.name!r} has no TDP in the catalog, so energy cannot be estimated")
+    check_cost_metric(name, target)
     cal = load_calibration(calibration) if isinstance(calibration, str) else calibration
     if cal is not None and cal.hardware and cal.hardware != target.name:
         raise ConfigError(f"calibration {calibration if isinstance(calibration, str) else ''!r} was fitted for "
@@ -273,5 +291,7 @@ def cost_metric_rows(rows: GraphRows, X: np.ndarray, metric: str, batch_size: in
                        else spec_seconds(feats["fused"][ok], target.kind) * 1e3)
     if name == "latency":
         return latency
+    if name == "cost":
+        return _usd_per_million(target, latency, batch_size)
     busy = S[:, len(VARIANTS) * nf + VARIANTS.index(cal.variant if cal is not None else "fused")]
     return _power_energy(target, latency, busy)[1]
