@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hwopt.errors import ConfigError
 from hwopt.study import Progress
 
@@ -114,8 +116,9 @@ def report_and_summary(study, out_dir, write: bool = True, out=None) -> None:
     if write:
         front = rep.front
         names = [o.name for o in study.objectives]
-        cols = [col for col in ["number", *names, "remeasured", *[f"{n}_confirmed" for n in names]]
-                if col in front.columns]
+        moved = [f"{n}_confirmed" for n in names  # confirmed values that differ from the first ones
+                 if f"{n}_confirmed" in front.columns and not np.allclose(front[n], front[f"{n}_confirmed"])]
+        cols = [col for col in ["number", *names, "remeasured", *moved] if col in front.columns]
         if len(front):
             print(front[cols].head(10).to_string(index=False), file=out)
         width = max(len(n) for n in paths) + 2
