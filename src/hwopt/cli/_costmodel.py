@@ -2,7 +2,8 @@
 
 ``evaluate`` reads a CSV of measured models — configs of a model space (``--space``) or ONNX
 files (a ``model`` column; ``hwopt measure *.onnx --csv FILE`` writes such a table) — in long
-format if need be (filter with ``--device`` and ``--batch-size``), calibrates on ``--calibrate N`` random rows and predicts the others.
+format if need be (filter with ``--device`` and ``--batch-size``), calibrates on
+``--calibrate N`` random rows and predicts the others.
 ``calibrate`` fits on all rows (or N) and saves the calibration under a name for
 ``hwopt estimate --calibration NAME``.
 """
