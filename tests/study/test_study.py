@@ -8,7 +8,7 @@ import time
 import optuna
 import pytest
 
-from hwopt.errors import EvaluationError, StudyError
+from hwopt.errors import ConfigError, EvaluationError, StudyError
 from hwopt.evaluators import parse_objectives
 from hwopt.study import Study, history, optimize
 from hwopt.strategies import get_strategy
@@ -259,3 +259,24 @@ def test_a_killed_workers_claims_lapse(tmp_path):
     a.close()
     assert not b2.claim("h1")  # nor is it released
     b2.close()
+
+
+def test_an_evaluator_the_ray_workers_cannot_load_is_one_clear_error(tmp_path, monkeypatch):
+    """An evaluator class from a module only this process can import: every task would fail the
+    same way, so the search stops with one error naming the missing module."""
+    pytest.importorskip("ray")
+    import importlib
+
+    from hwopt.study import RayExecutor
+
+    (tmp_path / "only_here.py").write_text(
+        "from test_contract import ToyEvaluator\n\nclass Here(ToyEvaluator):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    evaluator = importlib.import_module("only_here").Here()
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(tmp_path)])  # hidden from the workers
+    ex = RayExecutor(1)
+    try:
+        with pytest.raises(ConfigError, match="cannot be loaded on the Ray workers.*only_here"):
+            list(ex.run(evaluator, [evaluator.space.sample(1, seed=0)[0]]))
+    finally:
+        ex.close()
