@@ -14,6 +14,7 @@ from hwopt.errors import ConfigError, ObjectiveError
 from hwopt.evaluators import Evaluator, parse_objectives
 from hwopt.strategies import DEFAULT_STRATEGY, get_strategy
 from hwopt.study import Progress, Study, get_executor, optimize, remeasure
+from hwopt.study._executors import check_backend
 
 #: the main job: ``hwopt search`` with no space or benchmark searches the trained demo super-network
 DEFAULT_SPACE = "demo"
@@ -98,7 +99,7 @@ def search(
         budget = DEFAULT_BUDGET if benchmark else _space_class(space).default_budget
     if budget < 1:
         raise ConfigError(f"budget must be at least 1, got {budget}")
-    get_executor(1, executor)  # an unknown backend is refused before anything is created
+    check_backend(executor)  # refused before anything is created
     if remeasure is not None and remeasure < 0:
         raise ConfigError(f"remeasure must be 0 or more, got {remeasure}")
     benchmark_options = dict(benchmark_options or {})

@@ -87,6 +87,7 @@ def read_table(path: str | Path, space: Any = None, metric: str = "latency_ms", 
     batch = int(batch_size or 1)
     if space is None:
         configs, graphs, live = _onnx_models(df, path.parent, batch)
+        live = None if keep_constant else live
     else:
         col = next((c for c in CONFIG_COLUMNS if c in df.columns), None)
         if col is None:
@@ -97,7 +98,7 @@ def read_table(path: str | Path, space: Any = None, metric: str = "latency_ms", 
         graphs = graph_table(space, configs, batch)
         live = None if keep_constant else _input_dependent(space, configs, batch)
     keep = np.isfinite(y) & (y > 0)
-    if live is not None and not keep_constant:
+    if live is not None:
         keep &= live
     dropped = int((~keep).sum())
     idx = np.where(keep)[0]

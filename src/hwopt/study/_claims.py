@@ -99,6 +99,16 @@ class Claims:
             con.execute(t.update().where((t.c.study == self.study_name) & (t.c.config_hash == config_hash)
                                          & (t.c.owner == self.owner)).values(expires=DONE))
 
+    def finished_by_others(self) -> int:
+        """How many configs other workers have finished (one cheap count: the study's trials
+        need reading again only when it grows)."""
+        import sqlalchemy as sa
+
+        t = self._table
+        with self._engine.connect() as con:
+            return int(con.execute(sa.select(sa.func.count()).where(
+                (t.c.study == self.study_name) & (t.c.owner != self.owner) & (t.c.expires >= DONE))).scalar())
+
     def _mine_open(self):
         t = self._table
         return (t.c.study == self.study_name) & (t.c.owner == self.owner) & (t.c.expires < DONE)

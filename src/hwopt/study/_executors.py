@@ -192,11 +192,15 @@ def _last_line(exc: BaseException) -> str:
 BACKENDS = ("process", "ray")
 
 
+def check_backend(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown executor backend {backend!r}; valid: {', '.join(BACKENDS)}")
+
+
 def get_executor(n_jobs: int = 1, backend: str = "process", address: str | None = None):
     """Inline for one job on the process backend; else a pool of ``n_jobs`` local processes, or
     Ray tasks (``backend="ray"``: a local cluster of ``n_jobs`` CPUs, or the cluster at ``address``)."""
-    if backend not in BACKENDS:
-        raise ConfigError(f"unknown executor backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    check_backend(backend)
     if backend == "ray":
         return RayExecutor(n_jobs, address)
     return InlineExecutor() if n_jobs <= 1 else ProcessExecutor(n_jobs)

@@ -161,10 +161,15 @@ def _loop(study: Study, evaluator: Evaluator, strategy: Strategy, budget: int, e
     #: proposals that break the space's constraints: told as failures, never evaluated or counted
     known_infeasible: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     stall = 0
+    seen_others = 0  # configs other workers had finished when this one last read the study
     fallback = None
     strategy_name = type(strategy).name or type(strategy).__name__
     while len(known) < budget:
-        others = _finished_by_others(study, known) if claims is not None else []
+        others = []
+        if claims is not None:  # a worker writes a trial before it marks the claim done
+            n = claims.finished_by_others()
+            if n > seen_others:
+                seen_others, others = n, _finished_by_others(study, known)
         if others:  # tell the strategy, count them, and look again (the budget may be reached)
             F, G = to_matrices([t.measurements if t.ok else None for t in others], objectives, constraints)
             for k, t in enumerate(others):
