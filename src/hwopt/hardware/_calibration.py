@@ -5,18 +5,22 @@ Candidate models, per runtime variant (``unfused`` / ``fused`` / ``pruned``, see
     per-class:  latency_ms = b0 + sum_c a_c * T_c + g * n_ops
     + weights:  latency_ms = b0 + sum_c a_c * T_c + w * W + g * n_ops
     aggregate:  latency_ms = b0 + f * FLOPs/peak + w * W + g * n_ops       (W = weight bytes / bandwidth)
+    kernels:    latency_ms = b0 + sum_c k_c * n_c                          (n_c = kernels of class c)
 
 ``T_c`` is the spec-sheet roofline time of op class ``c`` (prior efficiencies), so ``a_c`` is
 the calibrated inverse efficiency of that class relative to the prior, ``g`` the per-kernel
-overhead and ``b0`` a fixed per-inference overhead. The first two families are non-negative and
-minimise *relative* squared error plus a ridge penalty pulling every ``a_c`` toward one shared
-scale (fitted first): with few measurements the classes share strength, with many they
-separate. The aggregate family has signed coefficients. Every fit is robust: three Huber IRLS
-steps (MAD scale, c = 1.345) down-weight measurements far off the model, because phones and
+overhead and ``b0`` a fixed per-inference overhead; ``k_c`` is a time per kernel of class ``c``,
+for devices where launches, not work, set the time (GPUs at batch 1). Every fit minimises
+*relative* squared error; all but the aggregate family are non-negative, and the first two add a
+ridge penalty pulling every ``a_c`` toward one shared scale (fitted first): with few
+measurements the classes share strength, with many they separate. Every fit is robust: three
+Huber IRLS steps (MAD scale, c = 1.345) down-weight measurements far off the model, because phones and
 single-board computers return a few latencies that no cost model explains (thermal or
 scheduling noise), and with 20 shots one such point can otherwise tilt every coefficient.
-Family, variant and penalty are chosen by leave-one-out (LOO) *absolute* log error, for the
-same reason.
+Every candidate (family x variant x penalty) is scored by its leave-one-out (LOO) *absolute* log
+error, for the same reason, and the best twelve are averaged with pseudo-BMA weights
+``(best loss / loss)^n`` (``_bma_weights``): with 20 shots, candidates within a few percent of the
+best loss cannot be told apart, and picking one by that noise costs accuracy.
 
 An optional residual predictor (``residual=True``; kernel ridge regression on the standardised
 log features, RBF kernel, hyper-parameters by LOO) joins the candidates with a 25% handicap.
@@ -26,10 +30,11 @@ coverage (docs/costmodel.md).
 Intervals are jackknife+ (Barber et al. 2021) on log latency: with the n leave-one-out models
 ``f_-i`` and their residuals ``R_i = |log(y_i / f_-i(x_i))|``, the 80% interval at ``x`` runs
 from the ``floor(0.2 (n+1))``-th smallest of ``log f_-i(x) - R_i`` to the
-``ceil(0.8 (n+1))``-th smallest of ``log f_-i(x) + R_i``. Point ``i``'s LOO model is that of
-the candidate a LOO selection on the other points picks (nested selection). Residuals are
+``ceil(0.8 (n+1))``-th smallest of ``log f_-i(x) + R_i``. Point ``i``'s LOO model is the
+candidates' LOO models averaged with the weights that a LOO run on the *other* points gives
+(nested), so the averaging does not make the interval optimistic. Residuals are
 leverage-normalised: ``R_i`` is scaled by ``sqrt(1 - h_i)`` and, at ``x``, by ``sqrt(1 + h(x))``,
-with ``h`` the leverage under the point model's weighted least squares, because a left-out point
+with ``h`` the leverage under the heaviest model's weighted least squares, because a left-out point
 of high leverage has an inflated LOO residual while a new point of high leverage (one far from
 the calibration set) has a larger error than a central one. Outside the
 calibrated range the interval's log-width grows by the factor ``1 + e``, where ``e`` is the
@@ -151,26 +156,33 @@ class Calibration:
     batch_size: int | None = None
     dtype: str = "fp32"
     space: str = ""
-    #: jackknife+: the n leave-one-out models and their signed log residuals
-    jackknife: list[dict[str, Any]] = field(default_factory=list)
+    #: jackknife+: per left-out point its averaged leave-one-out models (as ``components``), and
+    #: the signed log residuals
+    jackknife: list[list[dict[str, Any]]] = field(default_factory=list)
     loo_residuals: list[float] = field(default_factory=list)
     #: leverage: ``h(x) = a Q a^T`` with ``a = design(x) / prediction(x)`` (empty: not normalised)
     leverage_q: list[list[float]] = field(default_factory=list)
+    #: the averaged models, ``{"variant", "columns", "theta", "krr", "weight"}``, heaviest first:
+    #: the point prediction is their weighted geometric mean; the first is the one above
+    components: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.components:  # a single model (files written before models were averaged)
+            self.components = [{"variant": self.variant, "columns": self.columns, "theta": self.theta,
+                                "krr": self.krr, "weight": 1.0}]
+        self.jackknife = [m if isinstance(m, list) else [{**m, "weight": 1.0}] for m in self.jackknife]
 
     # -- prediction -------------------------------------------------------------------
     def _design(self, F: np.ndarray) -> np.ndarray:
         return _design(F, self.columns)
 
     def _point(self, features: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Prediction (ms), design rows, and the part of the prediction from op classes unseen
-        in calibration."""
+        """Prediction (ms), design rows of the main model, and the part of its prediction from op
+        classes unseen in calibration."""
         F = features[self.variant]
-        X = self._design(F)
         unseen = _unseen_ms(F, self.columns, self.theta)
-        pred = X @ np.asarray(self.theta) + unseen
-        if self.krr:
-            pred = pred * np.exp(_krr_predict(self.krr, X))
-        return np.maximum(pred, 1e-9), X, unseen
+        pred = np.exp(_log_predict(self.components, features))
+        return np.maximum(pred, 1e-9), self._design(F), unseen
 
     def predict(self, features: dict[str, np.ndarray]) -> np.ndarray:
         return self._point(features)[0]
@@ -180,14 +192,7 @@ class Calibration:
         widen = 1.0 + self.extrapolation(X, pred) + unseen / pred
         if self.jackknife:
             # jackknife+: combine every leave-one-out model's prediction at x with its residual
-            F = np.empty((len(pred), len(self.jackknife)))
-            for i, m in enumerate(self.jackknife):
-                Fi = features[m["variant"]]
-                Xi = _design(Fi, m["columns"])
-                f = np.log(np.maximum(Xi @ np.asarray(m["theta"]) + _unseen_ms(Fi, m["columns"], m["theta"]), 1e-9))
-                if m["krr"]:
-                    f = f + _krr_predict(m["krr"], Xi)
-                F[:, i] = f
+            F = np.column_stack([_log_predict(models, features) for models in self.jackknife])
             R = np.abs(np.asarray(self.loo_residuals))[None, :]
             if self.leverage_q:
                 R = R * np.sqrt(1.0 + self.leverage(X, pred))[:, None]
@@ -203,7 +208,7 @@ class Calibration:
         return pred, pred * np.exp(qlo * widen), pred * np.exp(qhi * widen)
 
     def leverage(self, X: np.ndarray, pred: np.ndarray) -> np.ndarray:
-        """Leverage of each row under the point model's relative least squares (0 if unknown)."""
+        """Leverage of each row under the heaviest model's relative least squares (0 if unknown)."""
         if not self.leverage_q:
             return np.zeros(len(X))
         A = X / pred[:, None]
@@ -265,10 +270,38 @@ def _unseen_ms(F: np.ndarray, columns: list[int], theta) -> np.ndarray:
     return F[:, unseen].sum(1) * 1e3 * _class_scale(columns, theta)
 
 
+def _log_predict(models: list[dict[str, Any]], features: dict[str, np.ndarray]) -> np.ndarray:
+    """Weighted mean of the models' log predictions (ms)."""
+    out = np.zeros(len(next(iter(features.values()))))
+    for m in models:
+        F = features[m["variant"]]
+        X = _design(F, m["columns"])
+        f = np.log(np.maximum(X @ np.asarray(m["theta"]) + _unseen_ms(F, m["columns"], m["theta"]), 1e-9))
+        if m["krr"]:
+            f = f + _krr_predict(m["krr"], X)
+        out += m["weight"] * f
+    return out
+
+
+def _bma_weights(loss: np.ndarray, n: int) -> np.ndarray:
+    """Pseudo-BMA weights (Yao et al. 2018) from LOO losses: with Laplace errors of scale
+    ``loss / n`` a model's LOO log density is ``-n log(loss) + const``, so its weight is
+    ``(min loss / loss)^n``; weights under 0.1% are dropped. Why average instead of taking the
+    best: with 20 shots, candidates within a few percent of the best LOO loss are
+    indistinguishable, and picking one of them by that noise cost up to 9 points of ±10% share
+    in a single seed (NAS-Bench-201 gtx1080ti: a signed aggregate model won by 2.5% of loss)."""
+    loss = np.maximum(np.asarray(loss, dtype=float), 1e-12)
+    w = (loss.min() / loss) ** n
+    w[w < 1e-3 * w.max()] = 0.0
+    return w / w.sum()
+
+
 def _design(F: np.ndarray, columns: list[int]) -> np.ndarray:
-    """[1 ms intercept, spec times in ms..., n_ops] for the used columns."""
+    """[1 ms intercept, spec times in ms / kernel counts...] for the used columns."""
+    from hwopt.hardware._features import COUNT_COLS
+
     F = np.asarray(F, dtype=float)
-    cols = [F[:, j] * (1.0 if j == F.shape[1] - 1 else 1e3) for j in columns]
+    cols = [F[:, j] * (1.0 if j in COUNT_COLS else 1e3) for j in columns]
     return np.c_[np.ones(len(F)), np.array(cols).T if cols else np.zeros((len(F), 0))]
 
 
@@ -325,20 +358,24 @@ class _Candidate:
 
 
 def _candidates(features, y, lambdas, residual) -> list[_Candidate]:
-    """Three model families per runtime variant (columns index FEATURES):
+    """Four model families per runtime variant (columns index FEATURES):
 
     per-class efficiencies + kernel count; the same plus a weight-traffic term (both
-    non-negative); and the aggregate roofline (FLOPs / peak, weight bytes / bandwidth, kernel
-    count) with signed coefficients (``lam = -1``), which can bend through a negative intercept.
+    non-negative); the aggregate roofline (FLOPs / peak, weight bytes / bandwidth, kernel
+    count) with signed coefficients (``lam = -1``), which can bend through a negative intercept;
+    and a non-negative cost per kernel of each op class, for devices where a kernel's launch,
+    not its work, sets its time (GPUs at batch 1: FBNet's 3-9x spread of FLOPs per kernel
+    barely moves its latency there).
     """
-    from hwopt.hardware._features import FLOPS_COL, N_CLASSES, NOPS_COL, WEIGHTS_COL
+    from hwopt.hardware._features import COUNT_COL0, FLOPS_COL, N_CLASSES, NOPS_COL, WEIGHTS_COL
 
     out = []
     for variant, F in features.items():
         F = np.asarray(F, dtype=float)
         classes = [j for j in range(N_CLASSES) if np.any(F[:, j] > 0)]
         families = [(classes + [NOPS_COL], lambdas), (classes + [WEIGHTS_COL, NOPS_COL], lambdas),
-                    ([FLOPS_COL, WEIGHTS_COL, NOPS_COL], (-1.0,))]
+                    ([FLOPS_COL, WEIGHTS_COL, NOPS_COL], (-1.0,)),
+                    ([COUNT_COL0 + j for j in range(N_CLASSES)], (0.0,))]
         for columns, lams in families:
             columns = [j for j in columns if np.any(F[:, j] > 0)]
             shared = np.array([k + 1 for k, j in enumerate(columns) if j < N_CLASSES], dtype=int)
@@ -351,10 +388,11 @@ def fit_calibration(features: dict[str, np.ndarray], y_ms: np.ndarray, hardware:
                     lambdas: tuple[float, ...] = LAMBDAS, residual: bool = False) -> Calibration:
     """Fit on ``n`` measured models: ``features[variant]`` is ``(n, len(FEATURES))``, ``y_ms`` latencies.
 
-    Candidates (runtime variant x penalty, plus kernel-ridge residual models on the best linear
-    one) are scored by LOO error; the point model is the best one refitted on all points. The
-    interval's residual for point ``i`` comes from the candidate selected by a LOO run on the
-    *other* points (nested selection), so the model choice does not make the interval optimistic.
+    Candidates (family x runtime variant x penalty, plus kernel-ridge residual models on the best
+    linear one) are scored by LOO error; the best ``NESTED_TOP``, refitted on all points, are
+    averaged with pseudo-BMA weights. The interval's residual for point ``i`` comes from their LOO
+    models averaged with the weights of a LOO run on the *other* points (nested), so the weighting
+    does not make the interval optimistic.
     """
     y = np.asarray(y_ms, dtype=float)
     n = len(y)
@@ -372,19 +410,26 @@ def fit_calibration(features: dict[str, np.ndarray], y_ms: np.ndarray, hardware:
         cands += extra
         loo += [c.loo(y, everyone) for c in extra]
     total = np.array([_loss(r) * c.penalty for c, (r, _) in zip(cands, loo)])
-    best_k = int(np.argmin(total))
-    best = cands[best_k]
-    theta, krr = best.fit(y, everyone)
-    jk, r = [], np.empty(n)
-    # nested selection among the few best candidates (the others are never chosen in practice)
+    # the few best candidates are averaged (the others get no weight in practice)
     top = [int(k) for k in np.argsort(total)[:NESTED_TOP]]
+    weights = _bma_weights(total[top], n)
+    components = []
+    for k, w in zip(top, weights):
+        if w > 0:
+            th, kr = cands[k].fit(y, everyone)
+            components.append({"variant": cands[k].variant, "columns": cands[k].columns, "theta": th.tolist(),
+                               "krr": kr, "weight": float(w)})
+    best = cands[top[0]]
+    theta, krr = np.asarray(components[0]["theta"]), components[0]["krr"]
+    loo_avg = sum(w * loo[k][0] for k, w in zip(top, weights))
+    jk, r = [], np.empty(n)
+    # nested: point i's averaged model is weighted by a LOO run on the *other* points
     for i in range(n):
         rest = np.delete(everyone, i)
-        inner = [_loss(cands[k].loo(y, rest)[0]) * cands[k].penalty for k in top]
-        k = top[int(np.argmin(inner))]
-        th, kr = loo[k][1][i]
-        jk.append({"variant": cands[k].variant, "columns": cands[k].columns, "theta": th.tolist(), "krr": kr})
-        r[i] = loo[k][0][i]
+        inner = _bma_weights([_loss(cands[k].loo(y, rest)[0]) * cands[k].penalty for k in top], n - 1)
+        jk.append([{"variant": cands[k].variant, "columns": cands[k].columns, "theta": loo[k][1][i][0].tolist(),
+                    "krr": loo[k][1][i][1], "weight": float(w)} for k, w in zip(top, inner) if w > 0])
+        r[i] = sum(w * loo[k][0][i] for k, w in zip(top, inner))
     qlo, qhi = _conformal(r, alpha)
     X = best.X
     Q = np.zeros((0, 0))
@@ -394,9 +439,9 @@ def fit_calibration(features: dict[str, np.ndarray], y_ms: np.ndarray, hardware:
     return Calibration(
         hardware=hardware, variant=best.variant, theta=theta.tolist(), columns=best.columns,
         residual_quantiles=(qlo, qhi), coverage=1 - alpha, x_min=X.min(0).tolist(), x_max=X.max(0).tolist(),
-        n=n, loo_mape=float(np.mean(np.abs(np.exp(-loo[best_k][0]) - 1))), lam=best.lam,
+        n=n, loo_mape=float(np.mean(np.abs(np.exp(-loo_avg) - 1))), lam=best.lam,
         y_range=(float(y.min()), float(y.max())), krr=krr, jackknife=jk, loo_residuals=r.tolist(),
-        leverage_q=Q.tolist(),
+        leverage_q=Q.tolist(), components=components,
     )
 
 

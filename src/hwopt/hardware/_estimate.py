@@ -20,7 +20,7 @@ import numpy as np
 
 from hwopt.errors import ConfigError
 from hwopt.hardware._calibration import Calibration, load_calibration
-from hwopt.hardware._features import (FEATURES, FLOPS_COL, NOPS_COL, VARIANTS, WEIGHTS_COL, GraphRows,
+from hwopt.hardware._features import (COUNT_COL0, FEATURES, FLOPS_COL, NOPS_COL, VARIANTS, WEIGHTS_COL, GraphRows,
                                       graph_builder, graph_variant, graph_variants, spec_seconds)
 from hwopt.hardware._roofline import DTYPE_BYTES, op_times
 from hwopt.hardware._target import HardwareTarget
@@ -77,6 +77,7 @@ def features_of(graph: OpGraph, target: HardwareTarget, dtype: str = "fp32") -> 
         for t in op_times(g, target, dtype):
             row[0, OP_CLASSES.index(t.op.kind)] += max(t.compute_s, t.memory_s)
             row[0, NOPS_COL] += 1
+            row[0, COUNT_COL0 + OP_CLASSES.index(t.op.kind)] += 1
         row[0, FLOPS_COL] = g.flops / target.peak_flops(dtype)
         row[0, WEIGHTS_COL] = graph.weight_bytes / target.bandwidth_bytes_per_s
         out[v] = row
@@ -108,7 +109,8 @@ def estimate_graph(graph: OpGraph, target: HardwareTarget, batch_size: int = 1, 
         per_op = [(t, (theta.get(OP_CLASSES.index(t.op.kind), 0.0) * max(t.compute_s, t.memory_s) * 1e3
                        + theta.get(FLOPS_COL, 0.0) * t.op.flops / peak * 1e3
                        + theta.get(WEIGHTS_COL, 0.0) * t.op.weight_bytes / bw * 1e3
-                       + theta.get(NOPS_COL, 0.0)) * scale) for t in times]
+                       + theta.get(NOPS_COL, 0.0)
+                       + theta.get(COUNT_COL0 + OP_CLASSES.index(t.op.kind), 0.0)) * scale) for t in times]
         coverage = calibration.coverage
     else:
         per_op = [(t, t.seconds * 1e3) for t in times]
@@ -287,7 +289,7 @@ def cost_metric_rows(rows: GraphRows, X: np.ndarray, metric: str, batch_size: in
     ok = np.isfinite(S).all(axis=1)
     latency = np.full(len(S), np.nan)
     if ok.any():
-        latency[ok] = (cal.predict_interval({v: F[ok] for v, F in feats.items()})[0] if cal is not None
+        latency[ok] = (cal.predict({v: F[ok] for v, F in feats.items()}) if cal is not None
                        else spec_seconds(feats["fused"][ok], target.kind) * 1e3)
     if name == "latency":
         return latency

@@ -28,10 +28,14 @@ from hwopt.hardware.graph._build import GraphSegments
 
 VARIANTS = ("unfused", "fused", "pruned")
 #: calibration feature columns: one roofline time per op class (prior efficiencies), then
-#: whole-model FLOPs / peak and weight bytes / bandwidth (spec seconds), then the kernel count
-FEATURES = tuple(OP_CLASSES) + ("flops_s", "weights_s", "n_ops")
+#: whole-model FLOPs / peak and weight bytes / bandwidth (spec seconds), then the kernel count,
+#: then the kernel count per op class
+FEATURES = tuple(OP_CLASSES) + ("flops_s", "weights_s", "n_ops") + tuple(f"n_{c}" for c in OP_CLASSES)
 N_CLASSES = len(OP_CLASSES)
 FLOPS_COL, WEIGHTS_COL, NOPS_COL = N_CLASSES, N_CLASSES + 1, N_CLASSES + 2
+COUNT_COL0 = N_CLASSES + 3  # first per-class kernel count
+#: columns that count kernels (the others are seconds)
+COUNT_COLS = frozenset([NOPS_COL, *range(COUNT_COL0, COUNT_COL0 + N_CLASSES)])
 
 
 def spec_seconds(F: np.ndarray, kind: str) -> np.ndarray:
@@ -90,7 +94,7 @@ class GraphTable:
         return cls(len(graphs), {v: np.array(per[v], dtype=dt) for v in VARIANTS}, np.array(wb), np.array(pa))
 
     def features(self, target: HardwareTarget, dtype: str = "fp32", variant: str = "fused") -> np.ndarray:
-        """``(n, len(FEATURES))``: per-class roofline seconds at the prior efficiencies, kernel count."""
+        """``(n, len(FEATURES))``: per-class roofline seconds at the prior efficiencies, kernel counts."""
         a = self.ops[variant]
         eff = np.array([COMPUTE_EFFICIENCY[k] for k in OP_CLASSES])
         peak = target.peak_flops(dtype)
@@ -101,6 +105,7 @@ class GraphTable:
         out[:, FLOPS_COL] = np.bincount(a["row"], weights=a["flops"], minlength=self.n) / target.peak_flops(dtype)
         out[:, WEIGHTS_COL] = self.weight_bytes / target.bandwidth_bytes_per_s
         out[:, NOPS_COL] = np.bincount(a["row"], minlength=self.n)
+        np.add.at(out, (a["row"], COUNT_COL0 + a["kind"].astype(np.int64)), 1.0)
         return out
 
     def descriptors(self) -> np.ndarray:
