@@ -146,20 +146,22 @@ def test_a_class_absent_from_the_calibration_set_is_costed_and_widens_the_interv
     assert np.mean(np.log(hi / lo)) > 1.05 * np.mean(np.log(hi0 / lo0))
 
 
-def test_a_launch_bound_device_is_costed_per_kernel(monkeypatch):
-    """GPUs at batch 1 spend a fixed time per kernel whatever its FLOPs: FBNet sub-networks whose
-    latency is a cost per kernel of each op class are predicted within 1% from 20 of them — the
-    per-class kernel-count family does it; the roofline families alone are off by more."""
-    from hwopt.hardware import _calibration
-    from hwopt.hardware._features import COUNT_COL0
+def test_a_launch_bound_device_is_costed_per_kernel(data_dir, monkeypatch):
+    """GPUs at batch 1 spend about a fixed time per kernel, whatever its FLOPs: on 400 measured
+    FBNet sub-networks (titan_rtx, batch 1) the kernels family brings the 20-shot MAPE from about
+    1.4% to 0.4%."""
+    import pandas as pd
 
+    from hwopt.hardware import _calibration
+    from hwopt.hardware._features import COUNT_COL0, VARIANTS, graph_table
+
+    archs = pd.read_csv(data_dir / "fbnet" / "archs.csv.gz").set_index("arch_id")
+    lat = pd.read_csv(data_dir / "fbnet" / "latency.csv.gz", dtype={"batch_size": "Int64"})
+    rows = lat[(lat.device == "titan_rtx") & (lat.batch_size == 1)].head(400)
     space = get_space("fbnet")
-    configs = space.space.sample(120, seed=2)
-    table = GraphTable.from_graphs([space.op_graph(c) for c in configs])
-    feats = {v: table.features(load_catalog().get("titan_rtx"), "fp32", v) for v in table.ops}
-    per_kernel = np.array([0.03, 0.012, 0.02, 0.05, 0.015, 0.006, 0.008, 0.01, 0.01, 0.004])
-    counts = feats["fused"][:, COUNT_COL0:COUNT_COL0 + len(OP_CLASSES)]
-    y = (0.1 + counts @ per_kernel) * np.exp(np.random.default_rng(0).normal(0, 0.005, len(counts)))
+    table = graph_table(space, [space.parse_config(s) for s in archs.loc[rows.arch_id, "ops"]], 1, cache=False)
+    feats = {v: table.features(load_catalog().get("titan_rtx"), "fp32", v) for v in VARIANTS}
+    y = rows.latency_ms.to_numpy(float)
     cal_idx, test = _split(len(y), 20, 0)
 
     def mape() -> float:
@@ -170,7 +172,7 @@ def test_a_launch_bound_device_is_costed_per_kernel(monkeypatch):
     candidates = _calibration._candidates
     monkeypatch.setattr(_calibration, "_candidates", lambda *a: [c for c in candidates(*a)
                                                                  if c.columns[0] < COUNT_COL0])
-    assert on < 0.01 < mape()
+    assert on < 0.007 < 0.011 < mape()
 
 
 def test_candidates_within_noise_of_the_best_are_averaged():
@@ -197,3 +199,20 @@ def test_a_calibration_saved_before_averaging_still_loads(synthetic):
     single = np.exp(_log_predict([{**main, "weight": 1.0}], rest))
     np.testing.assert_allclose(back.predict(rest), single)
     assert back.predict_interval(rest)[1].shape == (len(F),)
+
+
+def test_cached_graph_tables_are_keyed_by_the_space_options_and_the_graph_code(tmp_path, monkeypatch):
+    """ofa-mbv3 at width 1.0 and 1.2 share a name and configs; a table cached for one must not be
+    served for the other, nor one built by other graph code."""
+    from hwopt.hardware import _features
+
+    monkeypatch.setattr(_features, "cache_dir", lambda: tmp_path)
+    narrow, wide = get_space("ofa-mbv3"), get_space("ofa-mbv3", width=1.2)
+    configs = [narrow.space.canonical(c) for c in narrow.space.sample(3, seed=0)]
+    a = _features.graph_table(narrow, configs)
+    b = _features.graph_table(wide, configs)
+    assert np.all(b.weight_bytes > 1.2 * a.weight_bytes)
+    assert len(list(tmp_path.iterdir())) == 2
+    monkeypatch.setattr(_features, "_graph_code", lambda space: "other")
+    _features.graph_table(narrow, configs)
+    assert len(list(tmp_path.iterdir())) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from hwopt.hardware.graph import GraphBuilder, OpGraph
@@ -183,3 +184,82 @@ def test_parameters_layer_norms_and_shape_reads_in_torch_and_onnx_graphs(tmp_pat
     path = tmp_path / "t.onnx"
     torch.onnx.export(model, torch.zeros(2, 5, 4), str(path), dynamo=False, input_names=["x"])
     assert from_onnx(path, batch_size=2).weight_bytes / 4 == count_params(model)
+
+
+def _onnx_graph(tmp_path, node, inputs, inits, out_type="f"):
+    """OpGraph of a one-node ONNX model (inputs: name -> (element type, shape))."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    from hwopt.hardware.graph import from_onnx
+
+    types = {"f": TensorProto.FLOAT, "u8": TensorProto.UINT8, "i32": TensorProto.INT32}
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info(n, types[t], s) for n, (t, s) in inputs.items()],
+                          [helper.make_tensor_value_info(node.output[0], types[out_type], None)],
+                          [numpy_helper.from_array(v, k) for k, v in inits.items()])
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return from_onnx(path)
+
+
+def test_onnx_convolutions_of_any_rank_recurrent_layers_einsum_and_int8_ops_are_counted(tmp_path):
+    """Each is one kernel whose MACs follow from its shapes (before: all but Conv2d / Gemm / MatMul
+    were element-wise ops of a few FLOPs, and a 3-D kernel lost its depth)."""
+    from onnx import helper
+
+    z, u8 = np.float32, np.uint8
+    cases = [  # node, inputs, initializers, expected (kind, MACs)
+        (helper.make_node("ConvTranspose", ["x", "w"], ["y"], kernel_shape=[2, 2], strides=[2, 2]),
+         {"x": ("f", ["N", 8, 16, 16])}, {"w": np.zeros((8, 4, 2, 2), z)}, ("conv", 8 * 16 * 16 * 4 * 4)),
+        (helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3, 3], pads=[1] * 6),
+         {"x": ("f", [1, 4, 8, 8, 8])}, {"w": np.zeros((6, 4, 3, 3, 3), z)}, ("conv", 6 * 512 * 4 * 27)),
+        (helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[5], pads=[2, 2]),
+         {"x": ("f", [1, 4, 100])}, {"w": np.zeros((8, 4, 5), z)}, ("conv", 8 * 100 * 4 * 5)),
+        (helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[1, 1], group=2),
+         {"x": ("f", [1, 8, 4, 4])}, {"w": np.zeros((8, 4, 1, 1), z)}, ("dwconv", 8 * 16 * 4)),
+        (helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3], pads=[1] * 4, group=8),
+         {"x": ("f", [1, 8, 4, 4])}, {"w": np.zeros((8, 1, 3, 3), z)}, ("dwconv", 8 * 16 * 9)),
+        (helper.make_node("LSTM", ["x", "W", "R"], ["Y"], hidden_size=32),
+         {"x": ("f", [10, 2, 16])}, {"W": np.zeros((1, 128, 16), z), "R": np.zeros((1, 128, 32), z)},
+         ("gemm", 10 * 2 * 128 * (16 + 32))),
+        (helper.make_node("Einsum", ["q", "k"], ["s"], equation="bhqd,bhkd->bhqk"),
+         {"q": ("f", [2, 4, 16, 8]), "k": ("f", [2, 4, 16, 8])}, {}, ("gemm", 2 * 4 * 16 * 16 * 8)),
+        (helper.make_node("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz"], ["y"], kernel_shape=[3, 3],
+                          pads=[1] * 4),
+         {"x": ("u8", [1, 8, 16, 16])},
+         {"xs": np.array(0.1, z), "xz": np.array(0, u8), "w": np.zeros((16, 8, 3, 3), u8), "ws": np.array(0.1, z),
+          "wz": np.array(0, u8), "ys": np.array(0.1, z), "yz": np.array(0, u8)}, ("conv", 16 * 256 * 8 * 9)),
+        (helper.make_node("MatMulInteger", ["a", "b"], ["y"]),
+         {"a": ("u8", [1, 12, 32])}, {"b": np.zeros((32, 64), u8)}, ("gemm", 12 * 32 * 64)),
+    ]
+    out_types = {"QLinearConv": "u8", "MatMulInteger": "i32"}
+    for node, inputs, inits, (kind, macs) in cases:
+        ops = _onnx_graph(tmp_path, node, inputs, inits, out_types.get(node.op_type, "f")).ops
+        assert [(o.kind, o.macs) for o in ops] == [(kind, macs)], node.op_type
+
+
+def test_torch_convolutions_of_any_rank_and_recurrent_layers_are_counted():
+    """Conv1d / Conv3d / ConvTranspose2d / a 2-layer bidirectional LSTM: MACs from their shapes,
+    weights equal to the parameter count (before: element-wise ops, no weights)."""
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    from hwopt.hardware.graph import from_torch
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.c3 = nn.Conv1d(4, 8, 5, padding=2), nn.Conv3d(2, 4, 3, padding=1)
+            self.ct, self.lstm = nn.ConvTranspose2d(8, 4, 2, stride=2), nn.LSTM(16, 32, num_layers=2, bidirectional=True)
+
+        def forward(self, x):
+            y, _ = self.lstm(torch.zeros(10, 2, 16))
+            return (self.c1(x).sum() + self.c3(torch.zeros(1, 2, 4, 4, 4)).sum()
+                    + self.ct(torch.zeros(1, 8, 8, 8)).sum() + y.sum())
+
+    net = Net()
+    ops = [o for o in from_torch(net, (1, 4, 100)).ops if o.macs]
+    lstm = 10 * 2 * 2 * 4 * 32 * (16 + 32) + 10 * 2 * 2 * 4 * 32 * (64 + 32)
+    assert sorted((o.kind, o.macs) for o in ops) == sorted([
+        ("conv", 8 * 100 * 4 * 5), ("conv", 4 * 64 * 2 * 27), ("conv", 8 * 64 * 4 * 4), ("gemm", lstm)])
+    assert sum(o.weight_bytes for o in ops) == 4 * sum(p.numel() for p in net.parameters())

@@ -191,10 +191,34 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("hwopt")) / "graphs"
 
 
+def _graph_code(space: Any) -> str:
+    """Hash of the source that turns ``space``'s configs into graphs (the graph package, the
+    space's and its architecture's modules): a cached table built by other code is not reused."""
+    import inspect
+    import sys
+
+    from hwopt.hardware import graph as graph_package
+
+    files = sorted(Path(graph_package.__file__).parent.glob("*.py"))
+    for obj in (space, getattr(space, "arch", None)):
+        module = sys.modules.get(type(obj).__module__)
+        if module is not None and getattr(module, "__file__", None):
+            files.append(Path(inspect.getfile(module)))
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def graph_table(space: Any, configs: Sequence[dict], batch_size: int = 1, cache: bool = True,
                 progress: Callable[[int, int], None] | None = None) -> GraphTable:
-    """GraphTable of ``configs`` (canonical dicts) at ``batch_size``, reusing the disk cache."""
-    key = hashlib.sha256(json.dumps([space.name, batch_size, list(configs)], sort_keys=True,
+    """GraphTable of ``configs`` (canonical dicts) at ``batch_size``, reusing the disk cache.
+
+    The cache key holds the space's name, architecture and options (ofa-mbv3 at width 1.0 and 1.2
+    share a name and configs), the configs, and a hash of the graph-building source."""
+    ident = [space.name, repr(getattr(space, "arch", None)), getattr(space, "export_options", dict)(),
+             _graph_code(space)]
+    key = hashlib.sha256(json.dumps([ident, batch_size, list(configs)], sort_keys=True,
                                     default=str).encode()).hexdigest()[:20]
     path = cache_dir() / f"{space.name}-b{batch_size}-{key}.npz"
     if cache and path.is_file():

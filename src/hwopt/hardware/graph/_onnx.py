@@ -5,15 +5,18 @@ Gather on shapes, Identity, Dropout, Constant, Squeeze/Unsqueeze) are free: runt
 fold them. Ops that copy a data tensor into a new layout (Transpose, Slice, Gather, Expand,
 Cast, Concat, Pad, Split) are memory ops — ONNX Runtime runs each as a kernel that reads and
 writes its output (a transformer's attention transposes counted as free made its latency look
-half what it is).
+half what it is). Convolutions of any rank (also transposed and the int8 ``ConvInteger`` /
+``QLinearConv``), matrix products (also ``MatMulInteger`` / ``QLinearMatMul``), LSTM / GRU / RNN
+layers and Einsum are counted from their shapes; any other op is an element-wise kernel.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from hwopt.errors import ConfigError, require
-from hwopt.hardware.graph._ops import Op, OpGraph, conv_op, eltwise_op, gemm_op, numel, pool_op
+from hwopt.hardware.graph._ops import Op, OpGraph, conv_op, eltwise_op, gemm_op, numel, pool_op, rnn_op
 
 _FREE = {"Reshape", "Flatten", "Shape", "Identity", "Dropout", "Constant", "Squeeze", "Unsqueeze",
          "ConstantOfShape", "Range"}
@@ -21,6 +24,12 @@ _FREE = {"Reshape", "Flatten", "Shape", "Identity", "Dropout", "Constant", "Sque
 _COPY = {"Concat", "Pad", "Split", "Transpose", "Slice", "Gather", "Expand", "Cast"}
 _POOL = {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}
 _NORM = {"BatchNormalization", "LayerNormalization", "InstanceNormalization", "GroupNormalization"}
+#: convolutions: input index of the weight, and the input count above which there is a bias
+_CONV = {"Conv": (1, 2), "ConvTranspose": (1, 2), "ConvInteger": (1, 4), "QLinearConv": (3, 8)}
+#: matrix products: input index of the second operand (int8 models use the integer variants)
+_MATMUL = {"Gemm": 1, "MatMul": 1, "MatMulInteger": 1, "QLinearMatMul": 3}
+#: recurrent layers: gates per hidden unit
+_RNN_GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 
 
 def from_onnx(path: str | Path, batch_size: int = 1, dtype_bytes: int = 4) -> OpGraph:
@@ -43,9 +52,9 @@ def from_onnx(path: str | Path, batch_size: int = 1, dtype_bytes: int = 4) -> Op
         raise ConfigError(f"ONNX file {str(path)!r} has no operators")
     shapes: dict[str, tuple[int, ...]] = {}
     for vi in list(g.input) + list(g.value_info) + list(g.output):
-        dims = vi.type.tensor_type.shape.dim
-        if all(d.HasField("dim_value") for d in dims):
-            shapes[vi.name] = tuple(d.dim_value for d in dims)
+        tt = vi.type.tensor_type
+        if tt.HasField("shape") and all(d.HasField("dim_value") for d in tt.shape.dim):
+            shapes[vi.name] = tuple(d.dim_value for d in tt.shape.dim)
     inits = {t.name: tuple(t.dims) for t in g.initializer}
     for node in g.node:  # exporters share equal weights (fresh LayerNorm scales) through Identity nodes
         if node.op_type == "Identity" and node.input and node.input[0] in inits:
@@ -69,20 +78,28 @@ def from_onnx(path: str | Path, batch_size: int = 1, dtype_bytes: int = 4) -> Op
             shape_data.update(node.output)
         elif t in _FREE or oshape is None:
             pass
-        elif t == "Conv" and ishape:
-            w = inits.get(node.input[1]) or shapes.get(node.input[1])
-            ks = tuple(w[2:]) if w else tuple(attrs.get("kernel_shape", (1, 1)))
-            op = conv_op(name, ishape, oshape, (ks + (1, 1))[:2], int(attrs.get("group", 1)), len(node.input) > 2,
-                         ins, dtype_bytes)
-        elif t in ("Gemm", "MatMul"):
+        elif t in _CONV and ishape:
+            w_at, bias_at = _CONV[t]
+            w = inits.get(node.input[w_at]) or shapes.get(node.input[w_at])
+            ks = tuple(w[2:]) if w else tuple(attrs.get("kernel_shape", (1,)))
+            op = conv_op(name, ishape, oshape, ks, int(attrs.get("group", 1)), len(node.input) > bias_at,
+                         ins, dtype_bytes, transposed=t == "ConvTranspose")
+        elif t in _MATMUL:
+            b_at = _MATMUL[t]
             a = shapes.get(node.input[0]) or inits.get(node.input[0])
-            b = inits.get(node.input[1]) or shapes.get(node.input[1])
+            b = inits.get(node.input[b_at]) or shapes.get(node.input[b_at])
             if a and b:
                 kdim = a[-1] if not attrs.get("transA") else a[-2]
                 ndim = b[-1] if not attrs.get("transB") else b[-2]
-                weight = node.input[1] in inits
+                weight = node.input[b_at] in inits
                 op = gemm_op(name, numel(oshape[:-1]) if weight else oshape[-2], kdim, ndim, weight,
-                             len(node.input) > 2, ins, 1 if weight else numel(oshape[:-2]), dtype_bytes)
+                             t == "Gemm" and len(node.input) > 2, ins, 1 if weight else numel(oshape[:-2]),
+                             dtype_bytes)
+        elif t in _RNN_GATES and ishape:
+            op = _rnn_op(name, t, node, attrs, ishape, inits, ins, dtype_bytes)
+        elif t == "Einsum":
+            op = _einsum_op(name, attrs, [shapes.get(i) or inits.get(i) for i in node.input], oshape,
+                            [i for i in node.input if i in inits], inits, ins, dtype_bytes)
         elif t in _POOL and ishape:
             op = pool_op(name, ishape, oshape, max(numel(ishape) // max(numel(oshape), 1), 1), ins, dtype_bytes, t)
         elif t in _NORM:
@@ -106,3 +123,38 @@ def from_onnx(path: str | Path, batch_size: int = 1, dtype_bytes: int = 4) -> Op
     outputs = tuple(dict.fromkeys(p for o in g.output for p in producer.get(o.name, ())))
     in_bytes = sum(numel(shapes.get(n, ())) * dtype_bytes for n in graph_inputs)
     return OpGraph(ops, outputs, in_bytes, dtype_bytes, {"tracer": "onnx"})
+
+
+def _rnn_op(name: str, t: str, node, attrs: dict, x_shape, inits: dict, ins, dtype_bytes: int) -> Op | None:
+    """LSTM / GRU / RNN from its input ``[steps, batch, input]`` (``layout=1``: batch first) and
+    weight ``[directions, gates * hidden, input]``."""
+    w = inits.get(node.input[1])
+    if not w or len(w) != 3 or len(x_shape) != 3:
+        return None
+    steps, batch = (x_shape[1], x_shape[0]) if attrs.get("layout") else (x_shape[0], x_shape[1])
+    dirs, gated, n_in = w
+    bias = len(node.input) > 3 and bool(node.input[3])
+    return rnn_op(name, steps, batch, n_in, gated // _RNN_GATES[t], _RNN_GATES[t], dirs, 1, bias, ins, dtype_bytes)
+
+
+def _einsum_op(name: str, attrs: dict, in_shapes: list, oshape, weights: list[str], inits: dict, ins,
+               dtype_bytes: int) -> Op | None:
+    """Einsum: 2 FLOPs per point of the joint index space when an index is summed over (a batched
+    matrix product, as in attention), one per output element otherwise."""
+    eq = attrs.get("equation", b"")
+    eq = (eq.decode() if isinstance(eq, bytes) else str(eq)).replace(" ", "")
+    if "->" not in eq or "." in eq or any(s is None for s in in_shapes):
+        return None
+    lhs, out = eq.split("->")
+    size: dict[str, int] = {}
+    for term, shape in zip(lhs.split(","), in_shapes):
+        if len(term) != len(shape):
+            return None
+        size.update(zip(term, (int(d) for d in shape)))
+    points = math.prod(size.values())
+    contracted = set(size) - set(out)
+    reads = sum(numel(s) for s in in_shapes)
+    w_elems = sum(numel(inits[i]) for i in weights)
+    return Op(name, "gemm" if contracted else "eltwise", (2.0 if contracted else 1.0) * points,
+              (reads - w_elems) * dtype_bytes, numel(oshape) * dtype_bytes, w_elems * dtype_bytes, ins,
+              f"einsum {eq}", macs=float(points) if contracted else 0.0)

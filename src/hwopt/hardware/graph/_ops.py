@@ -12,6 +12,7 @@ dtype width given when the graph was built; the batch size is baked in at build 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -225,23 +226,33 @@ def numel(shape: Iterable[int]) -> int:
     return n
 
 
-def conv_op(name: str, in_shape, out_shape, kernel: tuple[int, int], groups: int, bias: bool, inputs,
-            dtype_bytes: int = 4) -> Op:
-    """Conv2d: 2 * N*Co*Ho*Wo * (Ci/g)*kh*kw FLOPs; class conv1x1 / dwconv / conv."""
+def conv_op(name: str, in_shape, out_shape, kernel: tuple[int, ...], groups: int, bias: bool, inputs,
+            dtype_bytes: int = 4, transposed: bool = False) -> Op:
+    """Convolution of any rank: 2 * N*Co*prod(out spatial) * (Ci/g)*prod(kernel) FLOPs (transposed:
+    every input pixel scatters into prod(kernel) outputs per output channel of its group).
+
+    Class ``dwconv`` for grouped ones, depthwise included (runtimes run them as separate, less
+    efficient kernels than dense convolutions), ``conv1x1`` for a dense 1x1 kernel (a GEMM),
+    ``conv`` otherwise."""
     ci = int(in_shape[1])
     co = int(out_shape[1])
-    kh, kw = kernel
-    macs = numel(out_shape) * (ci // groups) * kh * kw
-    w = co * (ci // groups) * kh * kw + (co if bias else 0)
+    k = math.prod(int(d) for d in kernel)
+    if transposed:
+        macs = numel(in_shape) * (co // groups) * k
+    else:
+        macs = numel(out_shape) * (ci // groups) * k
+    w = co * (ci // groups) * k + (co if bias else 0)
     if groups > 1:
         kind = "dwconv"
-    elif kh * kw == 1:
+    elif k == 1:
         kind = "conv1x1"
     else:
         kind = "conv"
+    size = "x".join(str(int(d)) for d in kernel)
     return Op(name, kind, 2.0 * macs + (numel(out_shape) if bias else 0),
               numel(in_shape) * dtype_bytes, numel(out_shape) * dtype_bytes, w * dtype_bytes, tuple(inputs),
-              f"conv {kh}x{kw} {ci}->{co} g{groups} out {tuple(int(s) for s in out_shape)}", macs=float(macs))
+              f"{'convT' if transposed else 'conv'} {size} {ci}->{co} g{groups} out {tuple(int(s) for s in out_shape)}",
+              macs=float(macs))
 
 
 def gemm_op(name: str, m: int, k: int, n: int, weight: bool, bias: bool, inputs, batch: int = 1,
@@ -252,6 +263,22 @@ def gemm_op(name: str, m: int, k: int, n: int, weight: bool, bias: bool, inputs,
     reads = read_elems if read_elems is not None else batch * m * k + (0 if weight else batch * k * n)
     return Op(name, "gemm", flops, reads * dtype_bytes, batch * m * n * dtype_bytes, w * dtype_bytes,
               tuple(inputs), f"gemm {batch}x{m}x{k}x{n}", macs=float(batch * m * k * n))
+
+
+def rnn_op(name: str, steps: int, batch: int, n_in: int, hidden: int, gates: int, directions: int = 1,
+           layers: int = 1, bias: bool = True, inputs=(), dtype_bytes: int = 4) -> Op:
+    """LSTM (4 gates) / GRU (3) / plain RNN (1) as one GEMM per step over [input, hidden state]:
+    2 * steps * batch * directions * gates * hidden * (input + hidden) FLOPs per layer (layers
+    after the first read ``directions * hidden``)."""
+    macs = w = 0
+    for layer in range(layers):
+        k = (n_in if layer == 0 else directions * hidden) + hidden
+        macs += steps * batch * directions * gates * hidden * k
+        w += directions * gates * hidden * (k + (2 if bias else 0))
+    return Op(name, "gemm", 2.0 * macs, steps * batch * n_in * dtype_bytes,
+              steps * batch * directions * hidden * dtype_bytes, w * dtype_bytes, tuple(inputs),
+              f"rnn x{gates} gates steps {steps} batch {batch} in {n_in} hidden {hidden} x{directions} x{layers} layers",
+              macs=float(macs))
 
 
 def eltwise_op(name: str, out_shape, n_inputs: int, inputs, flops_per_elem: float = 1.0, kind: str = "eltwise",

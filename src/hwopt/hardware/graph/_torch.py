@@ -16,7 +16,7 @@ import operator
 from typing import Any
 
 from hwopt.errors import ConfigError, require
-from hwopt.hardware.graph._ops import Op, OpGraph, conv_op, eltwise_op, gemm_op, numel, pool_op
+from hwopt.hardware.graph._ops import Op, OpGraph, conv_op, eltwise_op, gemm_op, numel, pool_op, rnn_op
 
 _FREE_METHODS = {"view", "reshape", "flatten", "size", "contiguous", "permute", "transpose", "squeeze",
                  "unsqueeze", "expand", "dim", "type", "to", "float", "detach", "clone_", "chunk", "split"}
@@ -46,6 +46,15 @@ def _shape(node) -> tuple[int, ...] | None:
     if meta is None or not hasattr(meta, "shape"):
         return None
     return tuple(int(s) for s in meta.shape)
+
+
+def _rnn(name: str, m, in_shape, inputs, dtype_bytes: int) -> Op:
+    """An ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` on an input of ``in_shape`` (unbatched: 2-D)."""
+    shape = tuple(in_shape) if len(in_shape) == 3 else (in_shape[0], 1, in_shape[1])
+    steps, batch = (shape[1], shape[0]) if m.batch_first and len(in_shape) == 3 else (shape[0], shape[1])
+    gates = {"LSTM": 4, "GRU": 3}.get(m.mode, 1)
+    return rnn_op(name, steps, batch, m.input_size, m.hidden_size, gates, 2 if m.bidirectional else 1,
+                  m.num_layers, m.bias, inputs, dtype_bytes)
 
 
 def _is_metadata(node) -> bool:
@@ -108,9 +117,11 @@ def _from_fx(gm, input_shape, dtype_bytes: int) -> OpGraph:
         in_shape = _shape(t_in[0]) if t_in else None
         if node.op == "call_module":
             m = mods[node.target]
-            if isinstance(m, nn.Conv2d) and shape:
+            if isinstance(m, nn.modules.conv._ConvNd) and shape:
                 op = conv_op(node.name, in_shape, shape, tuple(m.kernel_size), m.groups, m.bias is not None, ins,
-                             dtype_bytes)
+                             dtype_bytes, transposed=m.transposed)
+            elif isinstance(m, nn.RNNBase) and in_shape:
+                op = _rnn(node.name, m, in_shape, ins, dtype_bytes)
             elif isinstance(m, nn.Linear) and shape:
                 rows = numel(shape[:-1])
                 op = gemm_op(node.name, rows, m.in_features, m.out_features, True, m.bias is not None, ins,
@@ -139,12 +150,13 @@ def _from_fx(gm, input_shape, dtype_bytes: int) -> OpGraph:
                 op = None
             elif shape is None:
                 op = None
-            elif tname in ("conv2d",):
+            elif tname in ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"):
                 w = node.args[1]
                 wshape = _shape(w) if isinstance(w, torch.fx.Node) else None
+                transposed = tname.startswith("conv_transpose")
                 groups = node.kwargs.get("groups", node.args[6] if len(node.args) > 6 else 1)
-                op = conv_op(node.name, in_shape, shape, tuple(wshape[2:]) if wshape else (1, 1), groups, False,
-                             ins, dtype_bytes)
+                op = conv_op(node.name, in_shape, shape, tuple(wshape[2:]) if wshape else (1,), groups, False,
+                             ins, dtype_bytes, transposed=transposed)
             elif tname in ("linear",):
                 w = _shape(node.args[1])
                 op = gemm_op(node.name, numel(shape[:-1]), w[1], w[0], True, False, ins, dtype_bytes=dtype_bytes)
@@ -202,8 +214,11 @@ def _from_hooks(module, x, dtype_bytes: int) -> OpGraph:
     prev: tuple[str, ...] = ()
     for k, (name, m, ish, osh) in enumerate(records):
         nm = f"{name or 'module'}#{k}"
-        if isinstance(m, nn.Conv2d):
-            op = conv_op(nm, ish, osh, tuple(m.kernel_size), m.groups, m.bias is not None, prev, dtype_bytes)
+        if isinstance(m, nn.modules.conv._ConvNd):
+            op = conv_op(nm, ish, osh, tuple(m.kernel_size), m.groups, m.bias is not None, prev, dtype_bytes,
+                         transposed=m.transposed)
+        elif isinstance(m, nn.RNNBase):
+            op = _rnn(nm, m, ish, prev, dtype_bytes)
         elif isinstance(m, nn.Linear):
             op = gemm_op(nm, numel(osh[:-1]), m.in_features, m.out_features, True, m.bias is not None, prev,
                          dtype_bytes=dtype_bytes)
