@@ -82,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
                               residual=args.residual)
         cal.batch_size, cal.dtype, cal.space = table.batch_size, args.dtype, space_name
         path = save_calibration(cal, args.name)
-        print(f"saved calibration {args.name!r} ({n} models, variant {cal.variant}, LOO MAPE "
-              f"{cal.loo_mape:.3f}) to {path}")
+        print(f"saved calibration {args.name!r} ({n} models; {len(cal.components)} cost models averaged, heaviest "
+              f"{cal.components[0]['weight']:.0%} runtime variant {cal.variant}; LOO MAPE {cal.loo_mape:.3f}) to {path}")
         return 0
     scores, cal = evaluate(table, target, args.calibrate, args.seed, args.dtype, args.residual)
     scores["dropped_constant"] = table.dropped

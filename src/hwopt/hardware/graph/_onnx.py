@@ -113,9 +113,9 @@ def from_onnx(path: str | Path, batch_size: int = 1, dtype_bytes: int = 4) -> Op
         elif t in _COPY:
             op = Op(name, "memory", 0.0, numel(oshape) * dtype_bytes, numel(oshape) * dtype_bytes, 0.0, ins, t)
         else:
-            weights = [numel(inits[i]) for i in node.input if i in inits and numel(inits[i]) > 1]  # not scalars
-            op = eltwise_op(name, oshape, max(len(data_in), 1), ins, 1.0, dtype_bytes=dtype_bytes, detail=t,
-                            weight_elems=sum(weights))
+            op = _elementwise(name, t, node, oshape, data_in, inits, ins, dtype_bytes)
+        if op is None and oshape is not None and (t in _RNN_GATES or t == "Einsum"):  # shapes unread: a kernel
+            op = _elementwise(name, t, node, oshape, data_in, inits, ins, dtype_bytes)
         for o in node.output:
             producer[o] = (name,) if op is not None else ins
         if op is not None:
@@ -123,6 +123,13 @@ def from_onnx(path: str | Path, batch_size: int = 1, dtype_bytes: int = 4) -> Op
     outputs = tuple(dict.fromkeys(p for o in g.output for p in producer.get(o.name, ())))
     in_bytes = sum(numel(shapes.get(n, ())) * dtype_bytes for n in graph_inputs)
     return OpGraph(ops, outputs, in_bytes, dtype_bytes, {"tracer": "onnx"})
+
+
+def _elementwise(name: str, t: str, node, oshape, data_in: list[str], inits: dict, ins, dtype_bytes: int) -> Op:
+    """Any other op: one FLOP per output element, reading its data inputs and weights."""
+    weights = [numel(inits[i]) for i in node.input if i in inits and numel(inits[i]) > 1]  # not scalars
+    return eltwise_op(name, oshape, max(len(data_in), 1), ins, 1.0, dtype_bytes=dtype_bytes, detail=t,
+                      weight_elems=sum(weights))
 
 
 def _rnn_op(name: str, t: str, node, attrs: dict, x_shape, inits: dict, ins, dtype_bytes: int) -> Op | None:
