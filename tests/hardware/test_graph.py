@@ -238,9 +238,10 @@ def test_onnx_convolutions_of_any_rank_recurrent_layers_einsum_and_int8_ops_are_
         assert [(o.kind, o.macs) for o in ops] == [(kind, macs)], node.op_type
 
 
-def test_torch_convolutions_of_any_rank_and_recurrent_layers_are_counted():
-    """Conv1d / Conv3d / ConvTranspose2d / a 2-layer bidirectional LSTM: MACs from their shapes,
-    weights equal to the parameter count (before: element-wise ops, no weights)."""
+def test_torch_convolutions_of_any_rank_recurrent_layers_and_attention_are_counted():
+    """Conv1d / Conv3d / ConvTranspose2d / a 2-layer bidirectional LSTM / nn.MultiheadAttention:
+    MACs from their shapes, weights equal to the parameter count (before: element-wise ops or,
+    for the modules returning tuples, nothing)."""
     torch = pytest.importorskip("torch")
     from torch import nn
 
@@ -251,15 +252,19 @@ def test_torch_convolutions_of_any_rank_and_recurrent_layers_are_counted():
             super().__init__()
             self.c1, self.c3 = nn.Conv1d(4, 8, 5, padding=2), nn.Conv3d(2, 4, 3, padding=1)
             self.ct, self.lstm = nn.ConvTranspose2d(8, 4, 2, stride=2), nn.LSTM(16, 32, num_layers=2, bidirectional=True)
+            self.att = nn.MultiheadAttention(16, 2, batch_first=True)
 
         def forward(self, x):
             y, _ = self.lstm(torch.zeros(10, 2, 16))
+            t = torch.zeros(3, 12, 16)
+            a, _ = self.att(t, t, t)
             return (self.c1(x).sum() + self.c3(torch.zeros(1, 2, 4, 4, 4)).sum()
-                    + self.ct(torch.zeros(1, 8, 8, 8)).sum() + y.sum())
+                    + self.ct(torch.zeros(1, 8, 8, 8)).sum() + y.sum() + a.sum())
 
     net = Net()
     ops = [o for o in from_torch(net, (1, 4, 100)).ops if o.macs]
     lstm = 10 * 2 * 2 * 4 * 32 * (16 + 32) + 10 * 2 * 2 * 4 * 32 * (64 + 32)
     assert sorted((o.kind, o.macs) for o in ops) == sorted([
-        ("conv", 8 * 100 * 4 * 5), ("conv", 4 * 64 * 2 * 27), ("conv", 8 * 64 * 4 * 4), ("gemm", lstm)])
+        ("conv", 8 * 100 * 4 * 5), ("conv", 4 * 64 * 2 * 27), ("conv", 8 * 64 * 4 * 4), ("gemm", lstm),
+        ("gemm", 3 * (4 * 12 * 16 * 16 + 2 * 12 * 12 * 16))])
     assert sum(o.weight_bytes for o in ops) == 4 * sum(p.numel() for p in net.parameters())

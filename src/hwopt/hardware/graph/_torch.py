@@ -57,6 +57,25 @@ def _rnn(name: str, m, in_shape, inputs, dtype_bytes: int) -> Op:
                   m.num_layers, m.bias, inputs, dtype_bytes)
 
 
+def _attention(name: str, m, q_shape, k_shape, inputs, dtype_bytes: int) -> Op:
+    """An ``nn.MultiheadAttention`` (a leaf module, its output a tuple): the query, key, value and
+    output projections and the two batched products (scores, weighted values), as one GEMM-class
+    kernel group: ``b * (2 L E^2 + S (kdim + vdim) E + 2 L S E)`` MACs."""
+    def batch_length(shape) -> tuple[int, int]:
+        if len(shape) == 2:  # unbatched
+            return 1, int(shape[0])
+        return (int(shape[0]), int(shape[1])) if m.batch_first else (int(shape[1]), int(shape[0]))
+
+    b, q_len = batch_length(q_shape)
+    s_len = batch_length(k_shape)[1]
+    e = m.embed_dim
+    macs = b * (2 * q_len * e * e + s_len * (m.kdim + m.vdim) * e + 2 * q_len * s_len * e)
+    params = sum(p.numel() for p in m.parameters())
+    return Op(name, "gemm", 2.0 * macs, b * (q_len + 2 * s_len) * e * dtype_bytes, b * q_len * e * dtype_bytes,
+              params * dtype_bytes, tuple(inputs), f"attention {m.num_heads} heads L {q_len} S {s_len} E {e} batch {b}",
+              macs=float(macs))
+
+
 def _is_metadata(node) -> bool:
     """``x.shape``, ``x.size()``, ``x.dim()``, ``x.dtype``: read the tensor's description, not its data."""
     if node.op == "call_function" and node.target is getattr:
@@ -122,6 +141,9 @@ def _from_fx(gm, input_shape, dtype_bytes: int) -> OpGraph:
                              dtype_bytes, transposed=m.transposed)
             elif isinstance(m, nn.RNNBase) and in_shape:
                 op = _rnn(node.name, m, in_shape, ins, dtype_bytes)
+            elif isinstance(m, nn.MultiheadAttention) and in_shape:
+                op = _attention(node.name, m, in_shape, _shape(t_in[1]) if len(t_in) > 1 else in_shape, ins,
+                                dtype_bytes)
             elif isinstance(m, nn.Linear) and shape:
                 rows = numel(shape[:-1])
                 op = gemm_op(node.name, rows, m.in_features, m.out_features, True, m.bias is not None, ins,
@@ -219,6 +241,8 @@ def _from_hooks(module, x, dtype_bytes: int) -> OpGraph:
                          transposed=m.transposed)
         elif isinstance(m, nn.RNNBase):
             op = _rnn(nm, m, ish, prev, dtype_bytes)
+        elif isinstance(m, nn.MultiheadAttention):
+            op = _attention(nm, m, ish, ish, prev, dtype_bytes)
         elif isinstance(m, nn.Linear):
             op = gemm_op(nm, numel(osh[:-1]), m.in_features, m.out_features, True, m.bias is not None, prev,
                          dtype_bytes=dtype_bytes)
