@@ -268,3 +268,30 @@ def test_torch_convolutions_of_any_rank_recurrent_layers_and_attention_are_count
         ("conv", 8 * 100 * 4 * 5), ("conv", 4 * 64 * 2 * 27), ("conv", 8 * 64 * 4 * 4), ("gemm", lstm),
         ("gemm", 3 * (4 * 12 * 16 * 16 + 2 * 12 * 12 * 16))])
     assert sum(o.weight_bytes for o in ops) == 4 * sum(p.numel() for p in net.parameters())
+
+
+def test_an_embedding_table_is_model_weight_but_a_lookup_reads_only_its_rows(tmp_path):
+    """nn.Embedding / an ONNX Gather on an initializer: the table counts in the model's weights
+    (memory estimates), its bytes moved are the rows looked up (before: the table was missing from
+    the weights, or in ONNX read in full by nobody)."""
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    from hwopt.hardware.graph import from_onnx, from_torch
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.fc = nn.Embedding(1000, 32), nn.Linear(32, 4)
+
+        def forward(self, x):
+            return self.fc(self.emb(x.long())).mean(1)
+
+    net = Net().eval()
+    params = sum(p.numel() for p in net.parameters())
+    path = tmp_path / "emb.onnx"
+    torch.onnx.export(net, (torch.zeros(2, 7),), str(path), dynamo=False)
+    for g in (from_torch(net, (2, 7)), from_onnx(path)):
+        assert g.weight_bytes == 4 * params
+        lookup = next(o for o in g.ops if o.table_bytes)
+        assert lookup.table_bytes == 4 * 1000 * 32 and lookup.bytes == 2 * 4 * (2 * 7 * 32)

@@ -111,7 +111,9 @@ def from_onnx(path: str | Path, batch_size: int = 1, dtype_bytes: int = 4) -> Op
             op = Op(name, "reduce", float(numel(ishape)), numel(ishape) * dtype_bytes, numel(oshape) * dtype_bytes,
                     0.0, ins, t)
         elif t in _COPY:
-            op = Op(name, "memory", 0.0, numel(oshape) * dtype_bytes, numel(oshape) * dtype_bytes, 0.0, ins, t)
+            table = numel(inits[node.input[0]]) if t == "Gather" and node.input[0] in inits else 0  # embedding
+            op = Op(name, "memory", 0.0, numel(oshape) * dtype_bytes, numel(oshape) * dtype_bytes, 0.0, ins, t,
+                    table_bytes=table * dtype_bytes)
         else:
             op = _elementwise(name, t, node, oshape, data_in, inits, ins, dtype_bytes)
         if op is None and oshape is not None and (t in _RNN_GATES or t == "Einsum"):  # shapes unread: a kernel

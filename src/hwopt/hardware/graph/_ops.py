@@ -39,6 +39,9 @@ class Op:
     fused: tuple[str, ...] = ()
     zero: bool = False  # output is identically zero (x * 0): foldable to a constant
     macs: float = 0.0  # multiply-accumulates of a conv / matrix product (bias adds not counted)
+    #: parameters held but read only in part per inference (an embedding table, of which a lookup
+    #: reads its rows): model weights and memory, not bytes moved
+    table_bytes: float = 0.0
 
     @property
     def bytes(self) -> float:
@@ -75,7 +78,7 @@ class OpGraph:
 
     @property
     def weight_bytes(self) -> float:
-        return sum(o.weight_bytes for o in self.ops)
+        return sum(o.weight_bytes + o.table_bytes for o in self.ops)
 
     @property
     def macs(self) -> float:
@@ -167,6 +170,7 @@ class OpGraph:
                 read_bytes=target.read_bytes + max(other_reads, 0.0),
                 write_bytes=o.write_bytes,
                 weight_bytes=target.weight_bytes + o.weight_bytes,
+                table_bytes=target.table_bytes + o.table_bytes,
                 inputs=tuple(dict.fromkeys(target.inputs + tuple(i for i in ins if i != target.name))),
                 fused=target.fused + (o.name,),
             )

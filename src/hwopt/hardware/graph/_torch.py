@@ -141,6 +141,9 @@ def _from_fx(gm, input_shape, dtype_bytes: int) -> OpGraph:
                              dtype_bytes, transposed=m.transposed)
             elif isinstance(m, nn.RNNBase) and in_shape:
                 op = _rnn(node.name, m, in_shape, ins, dtype_bytes)
+            elif isinstance(m, (nn.Embedding, nn.EmbeddingBag)) and shape:  # a lookup reads only its rows
+                op = Op(node.name, "memory", 0.0, numel(shape) * dtype_bytes, numel(shape) * dtype_bytes, 0.0, ins,
+                        type(m).__name__, table_bytes=m.weight.numel() * dtype_bytes)
             elif isinstance(m, nn.MultiheadAttention) and in_shape:
                 op = _attention(node.name, m, in_shape, _shape(t_in[1]) if len(t_in) > 1 else in_shape, ins,
                                 dtype_bytes)
@@ -162,8 +165,9 @@ def _from_fx(gm, input_shape, dtype_bytes: int) -> OpGraph:
                 op = None
             elif isinstance(m, nn.Softmax) and shape:
                 op = eltwise_op(node.name, shape, 1, ins, 5.0, "softmax", dtype_bytes=dtype_bytes)
-            elif shape:  # activations and other element-wise leaf modules
-                op = eltwise_op(node.name, shape, 1, ins, 1.0, dtype_bytes=dtype_bytes, detail=type(m).__name__)
+            elif shape:  # activations and other element-wise leaf modules (a PReLU's slopes are weights)
+                op = eltwise_op(node.name, shape, 1, ins, 1.0, dtype_bytes=dtype_bytes, detail=type(m).__name__,
+                                weight_elems=sum(p.numel() for p in m.parameters()))
         elif node.op in ("call_function", "call_method"):
             target = node.target
             tname = target if isinstance(target, str) else getattr(target, "__name__", str(target))
