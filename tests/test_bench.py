@@ -151,3 +151,17 @@ def test_a_dead_worker_process_is_one_error_line_and_keeps_finished_runs(table, 
                "--strategies", "random", "--seeds", "2", "--budget", "20", "--out", str(out), "--jobs", "2"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc != 0 and err[-1].startswith("error:") and "worker process died" in err[-1] and "runs.jsonl" in err[-1]
+
+
+def test_search_summary_lists_a_long_front_in_part_and_says_how_many_more(tmp_path, capsys):
+    """Every cell of this table trades accuracy for latency one to one, so a search's whole
+    history is its front: the summary prints 10 of them and points to pareto.csv for the rest."""
+    rows = [{"arch": config_to_arch({"ops": [NB201_OPS[o] for o in ops]}), "acc": 50 + k * 1e-3,
+             "latency_ms": 1 + k * 1e-3} for k, ops in enumerate(itertools.product(range(5), repeat=6))]
+    path = tmp_path / "line.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    rc = main(["search", "--benchmark", f"table:{path}", "--objectives", "acc:max", "latency_ms:min",
+               "--strategy", "random", "--budget", "30", "--out", str(tmp_path / "run")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "front:       30 non-dominated" in out and "... and 20 more front configs in pareto.csv" in out

@@ -120,7 +120,10 @@ def report_and_summary(study, out_dir, write: bool = True, out=None) -> None:
                  if f"{n}_confirmed" in front.columns and not np.allclose(front[n], front[f"{n}_confirmed"])]
         cols = [col for col in ["number", *names, "remeasured", *moved] if col in front.columns]
         if len(front):
-            print(front[cols].head(10).to_string(index=False), file=out)
+            shown = front if len(front) <= 20 else front.head(10)
+            print(shown[cols].to_string(index=False), file=out)
+            if len(shown) < len(front):
+                print(f"... and {len(front) - len(shown)} more front configs in pareto.csv", file=out)
         width = max(len(n) for n in paths) + 2
         for name, path in paths.items():
             print(f"{name + ':':<{width}}{path}", file=out)
