@@ -194,16 +194,15 @@ def cache_dir() -> Path:
 def _graph_code(space: Any) -> str:
     """Hash of the source that turns ``space``'s configs into graphs (the graph package, the
     space's and its architecture's modules): a cached table built by other code is not reused."""
-    import inspect
     import sys
 
     from hwopt.hardware import graph as graph_package
 
     files = sorted(Path(graph_package.__file__).parent.glob("*.py"))
     for obj in (space, getattr(space, "arch", None)):
-        module = sys.modules.get(type(obj).__module__)
-        if module is not None and getattr(module, "__file__", None):
-            files.append(Path(inspect.getfile(module)))
+        module_file = getattr(sys.modules.get(type(obj).__module__), "__file__", None)
+        if module_file:
+            files.append(Path(module_file))
     h = hashlib.sha256()
     for f in files:
         h.update(f.read_bytes())

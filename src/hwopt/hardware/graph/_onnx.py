@@ -96,10 +96,12 @@ def from_onnx(path: str | Path, batch_size: int = 1, dtype_bytes: int = 4) -> Op
                              t == "Gemm" and len(node.input) > 2, ins, 1 if weight else numel(oshape[:-2]),
                              dtype_bytes)
         elif t in _RNN_GATES and ishape:
-            op = _rnn_op(name, t, node, attrs, ishape, inits, ins, dtype_bytes)
+            op = (_rnn_op(name, t, node, attrs, ishape, inits, ins, dtype_bytes)  # shapes unread: still a kernel
+                  or _elementwise(name, t, node, oshape, data_in, inits, ins, dtype_bytes))
         elif t == "Einsum":
-            op = _einsum_op(name, attrs, [shapes.get(i) or inits.get(i) for i in node.input], oshape,
-                            [i for i in node.input if i in inits], inits, ins, dtype_bytes)
+            op = (_einsum_op(name, attrs, [shapes.get(i) or inits.get(i) for i in node.input], oshape,
+                             [i for i in node.input if i in inits], inits, ins, dtype_bytes)
+                  or _elementwise(name, t, node, oshape, data_in, inits, ins, dtype_bytes))
         elif t in _POOL and ishape:
             op = pool_op(name, ishape, oshape, max(numel(ishape) // max(numel(oshape), 1), 1), ins, dtype_bytes, t)
         elif t in _NORM:
@@ -115,8 +117,6 @@ def from_onnx(path: str | Path, batch_size: int = 1, dtype_bytes: int = 4) -> Op
             op = Op(name, "memory", 0.0, numel(oshape) * dtype_bytes, numel(oshape) * dtype_bytes, 0.0, ins, t,
                     table_bytes=table * dtype_bytes)
         else:
-            op = _elementwise(name, t, node, oshape, data_in, inits, ins, dtype_bytes)
-        if op is None and oshape is not None and (t in _RNN_GATES or t == "Einsum"):  # shapes unread: a kernel
             op = _elementwise(name, t, node, oshape, data_in, inits, ins, dtype_bytes)
         for o in node.output:
             producer[o] = (name,) if op is not None else ins
