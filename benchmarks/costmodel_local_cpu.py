@@ -63,6 +63,7 @@ def main(argv=None) -> int:
         measure(args.n, args.seed, args.threads, csv)
     from hwopt.hardware import resolve_hardware
     from hwopt.hardware._evaluate import evaluate, read_table
+    from hwopt.hardware._features import spec_seconds
     from hwopt.supernets import get_space
 
     space = get_space("ofa-mbv3")
@@ -75,6 +76,9 @@ def main(argv=None) -> int:
     summary = {m: {k: float(np.mean([d[k] for d in v])) for k in ("spearman", "mape", "within_10pct", "coverage_80")}
                for m, v in out.items()}
     summary["n_models"] = len(table.y)
+    spec = spec_seconds(table.features(target)["fused"], target.kind) * 1e3
+    summary["spec_gap"] = {"median": float(np.median(table.y / spec)),  # measured / roofline
+                           "p10_p90": [float(q) for q in np.percentile(table.y / spec, [10, 90])]}
     summary["local"] = {"description": target.description, "peak_tflops": target.peak_tflops,
                         "memory_bandwidth_gbps": target.memory_bandwidth_gbps}
     print(json.dumps(summary, indent=1))

@@ -35,7 +35,7 @@ import pandas as pd
 from hwopt.hardware import fit_calibration, load_catalog
 from hwopt.hardware._evaluate import metrics
 from hwopt.hardware._features import VARIANTS, graph_table, spec_seconds
-from hwopt.hardware._estimate import SPEC_INTERVAL_FACTOR
+from hwopt.hardware._estimate import SPEC_INTERVAL
 from hwopt.supernets import get_space
 
 SIMULATED = {"eyeriss", "fpga"}
@@ -133,13 +133,13 @@ def run_table(name, space, cfgs, counts, lat, seeds, shots, cat, log):
             p, lo, hi = c.predict_interval({v: f[test] for v, f in feats.items()})
             per["hwopt"].append(metrics(y[test], p, lo, hi))
             s = spec[test]
-            per["spec"].append(metrics(y[test], s, s / SPEC_INTERVAL_FACTOR, s * SPEC_INTERVAL_FACTOR))
+            per["spec"].append(metrics(y[test], s, s * SPEC_INTERVAL[0], s * SPEC_INTERVAL[1]))
             for m, X in (("flops", fp), ("additive", cnt)):
                 q = _lstsq_fit_predict(X[cal], y[cal], X[test])
                 per[m].append(metrics(y[test], q, q, q))
         row = {"table": name, "device": dev, "batch_size": None if pd.isna(b) else int(b), "hardware": target.name,
                "n": int(len(y)), "seeds": seeds, "variants": {v: variants.count(v) for v in set(variants)},
-               "simulated": dev in SIMULATED}
+               "simulated": dev in SIMULATED, "spec_gap_median": float(np.median(y / spec))}
         for m, lst in per.items():
             row[m] = {k: float(np.mean([d[k] for d in lst])) for k in ("spearman", "mape", "within_10pct",
                                                                          "coverage_80")}
@@ -211,6 +211,11 @@ def markdown(results) -> str:
                  f"{min(cov) * 100:.1f}-{max(cov) * 100:.1f}% (in 75-85% on "
                  f"{sum(0.75 <= c <= 0.85 for c in cov)}/{len(cov)}; within two standard errors of it on "
                  f"{consistent}/{len(cov)}; per-seed coverage std {spread * 100:.1f} points, median over settings)")
+    gap = [r["spec_gap_median"] for r in results if "spec_gap_median" in r]
+    if gap:
+        lines.append(f"measured / spec-sheet roofline, median per setting: {min(gap):.1f}-{max(gap):.1f} x, "
+                     f"80th percentile over settings {np.percentile(gap, 80):.1f} x (the spec-only interval's "
+                     f"upper factor, hwopt.hardware._estimate.SPEC_INTERVAL)")
     if simulated:
         lines.append(f"(the {len(simulated)} simulated settings, {', '.join(sorted({r['device'] for r in simulated}))}, "
                      "are listed last and left out of this summary)")

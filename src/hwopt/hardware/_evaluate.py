@@ -19,7 +19,7 @@ import numpy as np
 
 from hwopt.errors import ConfigError
 from hwopt.hardware._calibration import Calibration, fit_calibration
-from hwopt.hardware._estimate import SPEC_INTERVAL_FACTOR
+from hwopt.hardware._estimate import SPEC_INTERVAL
 from hwopt.hardware._features import VARIANTS, GraphTable, graph_table, spec_seconds
 from hwopt.hardware._target import HardwareTarget
 
@@ -169,7 +169,7 @@ def evaluate(table: MeasuredTable, target: HardwareTarget, calibrate: int = 20, 
     test = np.setdiff1d(np.arange(n), cal_idx)
     if calibrate == 0:
         pred = spec_seconds(feats["fused"][test], target.kind) * 1e3
-        out = metrics(table.y[test], pred, pred / SPEC_INTERVAL_FACTOR, pred * SPEC_INTERVAL_FACTOR)
+        out = metrics(table.y[test], pred, pred * SPEC_INTERVAL[0], pred * SPEC_INTERVAL[1])
         return out, None
     cal = fit_calibration({v: f[cal_idx] for v, f in feats.items()}, table.y[cal_idx], target.name,
                           residual=residual)
