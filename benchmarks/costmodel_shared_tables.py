@@ -36,6 +36,7 @@ from hwopt.hardware import fit_calibration, load_catalog
 from hwopt.hardware._evaluate import metrics
 from hwopt.hardware._features import VARIANTS, graph_table, spec_seconds
 from hwopt.hardware._estimate import SPEC_INTERVAL
+from hwopt.hardware._roofline import DTYPE_BYTES
 from hwopt.supernets import get_space
 
 SIMULATED = {"eyeriss", "fpga"}
@@ -104,12 +105,13 @@ def run_table(name, space, cfgs, counts, lat, seeds, shots, cat, log):
         dep_all = np.array([space.op_graph(c).output_depends_on_input() for c in cfgs])
     for (dev, b), g in lat.groupby(["device", "batch_size"], dropna=False):
         batch = 1 if pd.isna(b) else int(b)
-        if batch not in tables:
-            t0 = time.time()
-            tables[batch] = graph_table(space, cfgs, batch)
-            log(f"  graphs of {len(cfgs)} {name} configs at batch {batch}: {time.time() - t0:.0f}s")
-        T = tables[batch]
         target = cat.get(PROXY.get(dev, dev))
+        width = DTYPE_BYTES[target.default_dtype]  # tensors as wide as the type the device runs
+        if (batch, width) not in tables:
+            t0 = time.time()
+            tables[batch, width] = graph_table(space, cfgs, batch, dtype_bytes=width)
+            log(f"  graphs of {len(cfgs)} {name} configs at batch {batch}, {width} bytes: {time.time() - t0:.0f}s")
+        T = tables[batch, width]
         rows = g.row.to_numpy()
         y = g.latency_ms.to_numpy(float)
         if dep_all is not None:  # drop models whose output does not depend on the input

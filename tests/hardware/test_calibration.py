@@ -203,7 +203,7 @@ def test_a_calibration_saved_before_averaging_still_loads(synthetic):
 
 def test_cached_graph_tables_are_keyed_by_the_space_options_and_the_graph_code(tmp_path, monkeypatch):
     """ofa-mbv3 at width 1.0 and 1.2 share a name and configs; a table cached for one must not be
-    served for the other, nor one built by other graph code."""
+    served for the other, nor one of another tensor width or built by other graph code."""
     from hwopt.hardware import _features
 
     monkeypatch.setattr(_features, "cache_dir", lambda: tmp_path)
@@ -213,6 +213,9 @@ def test_cached_graph_tables_are_keyed_by_the_space_options_and_the_graph_code(t
     b = _features.graph_table(wide, configs)
     assert np.all(b.weight_bytes > 1.2 * a.weight_bytes)
     assert len(list(tmp_path.iterdir())) == 2
+    int8 = _features.graph_table(narrow, configs, dtype_bytes=1)  # an int8 device's tensors
+    np.testing.assert_allclose(int8.weight_bytes, a.weight_bytes / 4)
+    assert len(list(tmp_path.iterdir())) == 3
     monkeypatch.setattr(_features, "_graph_code", lambda space: "other")
     _features.graph_table(narrow, configs)
-    assert len(list(tmp_path.iterdir())) == 3
+    assert len(list(tmp_path.iterdir())) == 4

@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
     from hwopt.hardware._calibration import fit_calibration
     from hwopt.hardware._evaluate import evaluate, read_table
+    from hwopt.hardware._roofline import DTYPE_BYTES
     from hwopt.supernets import get_space
 
     target = resolve_hardware(args.hardware, *args.hardware_file)
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     space = get_space(args.space) if args.space else None
     space_name = space.name if space is not None else "onnx"
     table = read_table(args.table, space, args.metric, args.device, args.batch_size, args.configs,
-                       args.keep_constant)
+                       args.keep_constant, dtype_bytes=DTYPE_BYTES.get(args.dtype, 4))
     if args.cm_command == "calibrate":
         n = len(table.y) if args.n is None else args.n
         if not 3 <= n <= len(table.y):

@@ -44,8 +44,9 @@ class MeasuredTable:
 
 def read_table(path: str | Path, space: Any = None, metric: str = "latency_ms", device: str | None = None,
                batch_size: int | None = None, configs_file: str | Path | None = None,
-               keep_constant: bool = False) -> MeasuredTable:
-    """Read a (possibly long-format, gzip) CSV; filter by device / batch size; build graphs.
+               keep_constant: bool = False, dtype_bytes: float = 4) -> MeasuredTable:
+    """Read a (possibly long-format, gzip) CSV; filter by device / batch size; build graphs with
+    tensors of ``dtype_bytes`` (the width of the type the models ran in: 1 for an int8 device).
 
     With ``space`` None the table's ``model`` column names ONNX files."""
     import pandas as pd
@@ -86,7 +87,7 @@ def read_table(path: str | Path, space: Any = None, metric: str = "latency_ms", 
     y = df[metric].to_numpy(dtype=float)
     batch = int(batch_size or 1)
     if space is None:
-        configs, graphs, live = _onnx_models(df, path.parent, batch)
+        configs, graphs, live = _onnx_models(df, path.parent, batch, dtype_bytes)
         live = None if keep_constant else live
     else:
         col = next((c for c in CONFIG_COLUMNS if c in df.columns), None)
@@ -95,7 +96,7 @@ def read_table(path: str | Path, space: Any = None, metric: str = "latency_ms", 
                               f"one), or a {MODEL_COLUMN!r} column of ONNX files without a space")
         raw = df[col].tolist()
         configs = [space.space.canonical(space.parse_config(json.loads(v) if col == "op_idx" else v)) for v in raw]
-        graphs = graph_table(space, configs, batch)
+        graphs = graph_table(space, configs, batch, dtype_bytes=dtype_bytes)
         live = None if keep_constant else _input_dependent(space, configs, batch)
     keep = np.isfinite(y) & (y > 0)
     if live is not None:
@@ -105,7 +106,7 @@ def read_table(path: str | Path, space: Any = None, metric: str = "latency_ms", 
     return MeasuredTable([configs[i] for i in idx], y[idx], batch, _subset(graphs, idx), dropped)
 
 
-def _onnx_models(df: Any, folder: Path, batch: int) -> tuple[list[dict], GraphTable, np.ndarray]:
+def _onnx_models(df: Any, folder: Path, batch: int, dtype_bytes: float = 4) -> tuple[list[dict], GraphTable, np.ndarray]:
     """Graphs of the ONNX files in the ``model`` column (relative paths from ``folder``)."""
     from hwopt.hardware.graph import from_onnx
 
@@ -113,7 +114,7 @@ def _onnx_models(df: Any, folder: Path, batch: int) -> tuple[list[dict], GraphTa
         raise ConfigError(f"table has no {MODEL_COLUMN!r} column of ONNX files; for a table of configs "
                           "give the model space (--space)")
     files = [Path(str(v)) if Path(str(v)).is_absolute() else folder / str(v) for v in df[MODEL_COLUMN]]
-    graphs = [from_onnx(f, batch) for f in files]  # a missing or broken file: one ConfigError line
+    graphs = [from_onnx(f, batch, dtype_bytes) for f in files]  # a missing or broken file: one ConfigError line
     return ([{MODEL_COLUMN: str(f)} for f in files], GraphTable.from_graphs(graphs),
             np.array([g.output_depends_on_input() for g in graphs]))
 

@@ -210,14 +210,14 @@ def _graph_code(space: Any) -> str:
 
 
 def graph_table(space: Any, configs: Sequence[dict], batch_size: int = 1, cache: bool = True,
-                progress: Callable[[int, int], None] | None = None) -> GraphTable:
+                progress: Callable[[int, int], None] | None = None, dtype_bytes: float = 4) -> GraphTable:
     """GraphTable of ``configs`` (canonical dicts) at ``batch_size``, reusing the disk cache.
 
     The cache key holds the space's name, architecture and options (ofa-mbv3 at width 1.0 and 1.2
     share a name and configs), the configs, and a hash of the graph-building source."""
     ident = [space.name, repr(getattr(space, "arch", None)), getattr(space, "export_options", dict)(),
              _graph_code(space)]
-    key = hashlib.sha256(json.dumps([ident, batch_size, list(configs)], sort_keys=True,
+    key = hashlib.sha256(json.dumps([ident, batch_size, dtype_bytes, list(configs)], sort_keys=True,
                                     default=str).encode()).hexdigest()[:20]
     path = cache_dir() / f"{space.name}-b{batch_size}-{key}.npz"
     if cache and path.is_file():
@@ -231,7 +231,7 @@ def graph_table(space: Any, configs: Sequence[dict], batch_size: int = 1, cache:
     build = graph_builder(space)
     graphs = []
     for k, cfg in enumerate(configs):
-        graphs.append(build(cfg, batch_size))
+        graphs.append(build(cfg, batch_size, dtype_bytes))
         if progress and (k + 1) % 500 == 0:
             progress(k + 1, len(configs))
     table = GraphTable.from_graphs(graphs)
