@@ -219,7 +219,8 @@ def markdown(results) -> str:
                      f"80th percentile over settings {np.percentile(gap, 80):.1f} x (the spec-only interval's "
                      f"upper factor, hwopt.hardware._estimate.SPEC_INTERVAL)")
     if simulated:
-        lines.append(f"(the {len(simulated)} simulated settings, {', '.join(sorted({r['device'] for r in simulated}))}, "
+        names = ", ".join(sorted({r["device"] for r in simulated}))
+        lines.append(f"(the {len(simulated)} simulated settings, {names}, "
                      "are listed last and left out of this summary)")
     return "\n".join(lines)
 

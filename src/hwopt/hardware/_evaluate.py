@@ -106,7 +106,8 @@ def read_table(path: str | Path, space: Any = None, metric: str = "latency_ms", 
     return MeasuredTable([configs[i] for i in idx], y[idx], batch, _subset(graphs, idx), dropped)
 
 
-def _onnx_models(df: Any, folder: Path, batch: int, dtype_bytes: float = 4) -> tuple[list[dict], GraphTable, np.ndarray]:
+def _onnx_models(df: Any, folder: Path, batch: int,
+                 dtype_bytes: float = 4) -> tuple[list[dict], GraphTable, np.ndarray]:
     """Graphs of the ONNX files in the ``model`` column (relative paths from ``folder``)."""
     from hwopt.hardware.graph import from_onnx
 

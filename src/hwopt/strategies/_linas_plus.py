@@ -468,6 +468,8 @@ class LinasPlusStrategy(Strategy):
         hvi_first = None
         use_ehvi = self.acquisition == "ehvi" and F.shape[1] == 2
         n_local = int(round(self.local_share * n))
+        cal = np.array([self._cal.get(j, 1.0) for j in self._pred_cols])  # the same for every pick
+        recalibrated = np.array([len(self._health.get(j, [])) >= RECALIBRATION_MIN for j in self._pred_cols])
         while len(chosen) < n and alive.any():
             if use_ehvi:
                 hvi = expected_hvi_2d(M[alive], S[alive], self._log_cols, lo, scale, np.asarray(front), ref)
@@ -495,8 +497,6 @@ class LinasPlusStrategy(Strategy):
                 continue
             self._proposed.add(h)
             chosen.append(cfg)
-            cal = np.array([self._cal.get(j, 1.0) for j in self._pred_cols])
-            recalibrated = np.array([len(self._health.get(j, [])) >= RECALIBRATION_MIN for j in self._pred_cols])
             self._pred[h] = (M[i, self._pred_cols], S[i, self._pred_cols], S[i, self._pred_cols] / cal, recalibrated)
             front = list(nondominated(np.vstack([np.asarray(front).reshape(-1, len(ref)), Mn[i:i + 1]])))
         self._last.update(round=self._round, n_train=int(good.sum()), candidates=int(len(Xc)),

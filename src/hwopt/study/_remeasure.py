@@ -134,10 +134,9 @@ def _warn_about_moves(study: Study) -> None:
         moved = [f"{o.name} {o.sign * c.first[i, j]:.4g} -> {o.sign * c.F[i, j]:.4g}"
                  for j, o in enumerate(study.objectives) if not np.isclose(c.first[i, j], c.F[i, j])]
         # a config also leaves when another one's confirmed values come to dominate it
-        by = [c.records[k].number for k in front
-              if np.all(c.F[k] <= c.F[i]) and np.any(c.F[k] < c.F[i])][:1]
+        by = next((c.records[k].number for k in front if np.all(c.F[k] <= c.F[i]) and np.any(c.F[k] < c.F[i])), None)
         parts.append(f"trial {c.records[i].number} ({', '.join(moved) or 'ties'}"
-                     + (f"; dominated by trial {by[0]}" if by else "") + ")")
+                     + (f"; dominated by trial {by}" if by is not None else "") + ")")
     more = f" and {len(left) - 5} more" if len(left) > 5 else ""
     warnings.warn(
         f"{len(left)} of {int(c.original_front.sum())} Pareto configs did not hold up when re-measured: "

@@ -281,7 +281,8 @@ def rnn_op(name: str, steps: int, batch: int, n_in: int, hidden: int, gates: int
         w += directions * gates * hidden * (k + (2 if bias else 0))
     return Op(name, "gemm", 2.0 * macs, steps * batch * n_in * dtype_bytes,
               steps * batch * directions * hidden * dtype_bytes, w * dtype_bytes, tuple(inputs),
-              f"rnn x{gates} gates steps {steps} batch {batch} in {n_in} hidden {hidden} x{directions} x{layers} layers",
+              f"rnn x{gates} gates steps {steps} batch {batch} in {n_in} hidden {hidden} "
+              f"x{directions} x{layers} layers",
               macs=float(macs))
 
 
