@@ -2,12 +2,15 @@
 
 1. Sample ``--n`` configs of ``ofa-mbv3`` (w1.0, seed ``--seed``), export each static
    sub-network to ONNX and measure its batch-1 latency with ONNX Runtime on the local CPU
-   (``hwopt.evaluators._latency.measure_latency``: warm-up, repeats until the median is stable).
+   (``hwopt.evaluators._latency.measure_latency``: warm-up, repeats until the median is stable;
+   ``--runtime torch``: the PyTorch module in eager mode instead).
    Measurements go to ``--csv`` (skipped if the file exists, so the evaluation can be re-run).
 2. For ``--seeds`` random splits: calibrate on ``--shots`` sub-networks for the ``local`` target
-   and predict the others; print Spearman, MAPE, share within ±10% and 80% interval coverage.
+   and predict the others; print Spearman, MAPE, share within ±10% and 80% interval coverage,
+   and the same for the spec sheet alone as the matching cost-model runtime (compiled / eager).
 
     nice -n 10 python benchmarks/costmodel_local_cpu.py
+    nice -n 10 python benchmarks/costmodel_local_cpu.py --runtime torch   # PyTorch eager
     hwopt costmodel evaluate --table benchmarks/results/local_cpu_ofa_mbv3.csv --space ofa-mbv3 \\
         --hardware local --calibrate 20 --seed 0 --json
 """
@@ -23,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 
-def measure(n: int, seed: int, threads: int, csv: Path) -> None:
+def measure(n: int, seed: int, threads: int, csv: Path, runtime: str = "onnxruntime") -> None:
     import pandas as pd
 
     from hwopt.evaluators._latency import machine_state, measure_latency, onnx_bytes
@@ -37,8 +40,8 @@ def measure(n: int, seed: int, threads: int, csv: Path) -> None:
     for k, cfg in enumerate(space.space.sample(n, seed=seed)):
         model = space.architecture(cfg).eval()
         shape = space.input_shape(cfg, 1)
-        blob = onnx_bytes(model, torch.zeros(*shape))
-        st = measure_latency(blob, shape, runtime="onnxruntime", threads=threads, min_repeats=15,
+        what = onnx_bytes(model, torch.zeros(*shape)) if runtime == "onnxruntime" else model
+        st = measure_latency(what, shape, runtime=runtime, threads=threads, min_repeats=15,
                              max_time_s=3.0, rel_ci=0.02)
         rows.append({"config": json.dumps(cfg, separators=(",", ":")), "latency_ms": st["median"],
                      "p10": st["p10"], "p90": st["p90"], "repeats": st["n"], "batch_size": 1})
@@ -46,7 +49,7 @@ def measure(n: int, seed: int, threads: int, csv: Path) -> None:
               flush=True)
     csv.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).to_csv(csv, index=False)
-    csv.with_suffix(".machine.json").write_text(json.dumps(machine_state("onnxruntime", threads), indent=1))
+    csv.with_suffix(".machine.json").write_text(json.dumps(machine_state(runtime, threads), indent=1))
 
 
 def main(argv=None) -> int:
@@ -56,11 +59,14 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--shots", type=int, default=20)
     ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--csv", default="benchmarks/results/local_cpu_ofa_mbv3.csv")
+    ap.add_argument("--runtime", default="onnxruntime", choices=["onnxruntime", "torch"])
+    ap.add_argument("--csv", help="default benchmarks/results/local_cpu_ofa_mbv3.csv (_torch.csv with --runtime torch)")
     args = ap.parse_args(argv)
-    csv = Path(args.csv)
+    csv = Path(args.csv or "benchmarks/results/local_cpu_ofa_mbv3"
+               f"{'' if args.runtime == 'onnxruntime' else '_' + args.runtime}.csv")
     if not csv.is_file():
-        measure(args.n, args.seed, args.threads, csv)
+        measure(args.n, args.seed, args.threads, csv, args.runtime)
+    cost_runtime = {"onnxruntime": "compiled", "torch": "eager"}[args.runtime]
     from hwopt.hardware import resolve_hardware
     from hwopt.hardware._evaluate import evaluate, read_table
     from hwopt.hardware._features import spec_seconds
@@ -72,11 +78,12 @@ def main(argv=None) -> int:
     out = {"hwopt": [], "spec": []}
     for s in range(args.seeds):
         out["hwopt"].append(evaluate(table, target, args.shots, s)[0])
-        out["spec"].append(evaluate(table, target, 0, s)[0])
+        out["spec"].append(evaluate(table, target, 0, s, runtime=cost_runtime)[0])
     summary = {m: {k: float(np.mean([d[k] for d in v])) for k in ("spearman", "mape", "within_10pct", "coverage_80")}
                for m, v in out.items()}
     summary["n_models"] = len(table.y)
-    spec = spec_seconds(table.features(target)["fused"], target.kind) * 1e3
+    summary["spec_runtime"] = cost_runtime
+    spec = spec_seconds(table.features(target), target.kind, cost_runtime) * 1e3
     summary["spec_gap"] = {"median": float(np.median(table.y / spec)),  # measured / roofline
                            "p10_p90": [float(q) for q in np.percentile(table.y / spec, [10, 90])]}
     summary["local"] = {"description": target.description, "peak_tflops": target.peak_tflops,

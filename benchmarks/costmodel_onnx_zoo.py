@@ -125,7 +125,7 @@ def main(argv=None) -> int:
         for k, v in runs.items()
     }
     summary["n_models"] = {f: int((fam == f).sum()) for f in FAMILIES}
-    gap = y / (spec_seconds(feats["fused"], target.kind) * 1e3)  # measured / spec-sheet roofline
+    gap = y / (spec_seconds(feats, target.kind) * 1e3)  # measured / spec-sheet roofline
     summary["spec_gap"] = {"median": float(np.median(gap)), "p10_p90": [float(q) for q in np.percentile(gap, [10, 90])]}
     summary["dropped_constant_output"] = table.dropped
     summary["latency_ms_range"] = {f: [float(y[fam == f].min()), float(y[fam == f].max())] for f in FAMILIES}

@@ -35,8 +35,7 @@ import pandas as pd
 from hwopt.hardware import fit_calibration, load_catalog
 from hwopt.hardware._evaluate import metrics
 from hwopt.hardware._features import VARIANTS, graph_table, spec_seconds
-from hwopt.hardware._estimate import SPEC_INTERVAL
-from hwopt.hardware._roofline import DTYPE_BYTES
+from hwopt.hardware._roofline import DTYPE_BYTES, RUNTIMES
 from hwopt.supernets import get_space
 
 SIMULATED = {"eyeriss", "fpga"}
@@ -123,8 +122,9 @@ def run_table(name, space, cfgs, counts, lat, seeds, shots, cat, log):
         params = T.weight_bytes[rows] / 4
         fp = np.c_[flops, params]
         cnt = counts[rows]
-        spec = spec_seconds(feats["fused"], target.kind) * 1e3
-        per = {m: [] for m in ("hwopt", "spec", "flops", "additive")}
+        spec_runtimes = {"spec": "compiled", "spec_eager": "eager"}
+        specs = {m: spec_seconds(feats, target.kind, rt) * 1e3 for m, rt in spec_runtimes.items()}
+        per = {m: [] for m in ("hwopt", "spec", "spec_eager", "flops", "additive")}
         variants = []
         for seed in range(seeds):
             rng = np.random.default_rng(seed)
@@ -134,14 +134,16 @@ def run_table(name, space, cfgs, counts, lat, seeds, shots, cat, log):
             variants.append(c.variant)
             p, lo, hi = c.predict_interval({v: f[test] for v, f in feats.items()})
             per["hwopt"].append(metrics(y[test], p, lo, hi))
-            s = spec[test]
-            per["spec"].append(metrics(y[test], s, s * SPEC_INTERVAL[0], s * SPEC_INTERVAL[1]))
+            for m, spec in specs.items():
+                s, (lo, hi) = spec[test], RUNTIMES[spec_runtimes[m]].spec_interval
+                per[m].append(metrics(y[test], s, s * lo, s * hi))
             for m, X in (("flops", fp), ("additive", cnt)):
                 q = _lstsq_fit_predict(X[cal], y[cal], X[test])
                 per[m].append(metrics(y[test], q, q, q))
         row = {"table": name, "device": dev, "batch_size": None if pd.isna(b) else int(b), "hardware": target.name,
                "n": int(len(y)), "seeds": seeds, "variants": {v: variants.count(v) for v in set(variants)},
-               "simulated": dev in SIMULATED, "spec_gap_median": float(np.median(y / spec))}
+               "simulated": dev in SIMULATED, "spec_gap_median": float(np.median(y / specs["spec"])),
+               "spec_eager_gap_median": float(np.median(y / specs["spec_eager"]))}
         for m, lst in per.items():
             row[m] = {k: float(np.mean([d[k] for d in lst])) for k in ("spearman", "mape", "within_10pct",
                                                                          "coverage_80")}
@@ -186,13 +188,16 @@ def main(argv=None) -> int:
 
 def markdown(results) -> str:
     lines = ["| table | device | batch | hwopt rho / MAPE / ±10% / cov80 | spec-only rho / MAPE | "
-             "FLOPs+params rho / ±10% | additive rho / ±10% |", "|---|---|---|---|---|---|---|"]
+             "spec-only eager rho / MAPE | FLOPs+params rho / ±10% | additive rho / ±10% |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in sorted(results, key=lambda r: r.get("simulated", False)):
         h, s, f, a = r["hwopt"], r["spec"], r["flops"], r["additive"]
+        se_ = r.get("spec_eager", {"spearman": float("nan"), "mape": float("nan")})
         dev = r["device"] + (" (simulated)" if r.get("simulated") else "")
         lines.append(f"| {r['table']} | {dev} | {r['batch_size'] or '-'} | {h['spearman']:.3f} / "
                      f"{h['mape'] * 100:.1f}% / {h['within_10pct'] * 100:.1f}% / {h['coverage_80'] * 100:.1f}% | "
-                     f"{s['spearman']:.3f} / {s['mape'] * 100:.0f}% | {f['spearman']:.3f} / "
+                     f"{s['spearman']:.3f} / {s['mape'] * 100:.0f}% | {se_['spearman']:.3f} / {se_['mape'] * 100:.0f}% | "
+                     f"{f['spearman']:.3f} / "
                      f"{f['within_10pct'] * 100:.1f}% | {a['spearman']:.3f} / {a['within_10pct'] * 100:.1f}% |")
     simulated = [r for r in results if r.get("simulated")]
     results = [r for r in results if not r.get("simulated")]
@@ -213,11 +218,18 @@ def markdown(results) -> str:
                  f"{min(cov) * 100:.1f}-{max(cov) * 100:.1f}% (in 75-85% on "
                  f"{sum(0.75 <= c <= 0.85 for c in cov)}/{len(cov)}; within two standard errors of it on "
                  f"{consistent}/{len(cov)}; per-seed coverage std {spread * 100:.1f} points, median over settings)")
-    gap = [r["spec_gap_median"] for r in results if "spec_gap_median" in r]
-    if gap:
-        lines.append(f"measured / spec-sheet roofline, median per setting: {min(gap):.1f}-{max(gap):.1f} x, "
-                     f"80th percentile over settings {np.percentile(gap, 80):.1f} x (the spec-only interval's "
-                     f"upper factor, hwopt.hardware._estimate.SPEC_INTERVAL)")
+    for key, what in (("spec_gap_median", "compiled"), ("spec_eager_gap_median", "eager")):
+        gap = [r[key] for r in results if key in r]
+        if gap:
+            lines.append(f"measured / spec-sheet roofline ({what} runtime), median per setting: {min(gap):.1f}-"
+                         f"{max(gap):.1f} x, 80th percentile over settings {np.percentile(gap, 80):.1f} x (the "
+                         f"upper factor of its spec-only interval, hwopt.hardware._roofline.RUNTIMES)")
+    for m, what in (("spec", "compiled"), ("spec_eager", "eager")):
+        rows = [r[m] for r in results if m in r]
+        if rows:
+            lines.append(f"spec sheet only, {what} runtime: median Spearman {np.median([x['spearman'] for x in rows]):.3f}, "
+                         f"median MAPE {np.median([x['mape'] for x in rows]) * 100:.0f}%, 80% interval coverage "
+                         f"mean {np.mean([x['coverage_80'] for x in rows]) * 100:.1f}%")
     if simulated:
         names = ", ".join(sorted({r["device"] for r in simulated}))
         lines.append(f"(the {len(simulated)} simulated settings, {names}, "

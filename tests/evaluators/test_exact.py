@@ -144,13 +144,35 @@ def test_cost_metrics_summed_over_segments_equal_estimating_each_graph(name):
     feats = [features_of(build(c, 2), target) for c in cfgs[:12]]
     y = np.array([0.8 * f["fused"][0, :-3].sum() * 1e3 * (1.1 + 0.05 * np.sin(k)) for k, f in enumerate(feats)])
     cal = fit_calibration({v: np.vstack([f[v] for f in feats]) for v in feats[0]}, y, target.name)
-    for calibration in (None, cal):
+    for calibration, runtime in ((None, "compiled"), (None, "eager"), (cal, "compiled")):
         for metric in ("latency@raspi4", "energy@raspi4", "memory@raspi4", "latency@a100-80gb", "cost@a100-80gb"):
             if calibration is not None and not metric.endswith("raspi4"):
                 continue
-            summed = cost_metric_rows(rows, X, metric, batch_size=2, calibration=calibration)
-            whole = [cost_metric(space, c, metric, batch_size=2, calibration=calibration) for c in cfgs]
+            summed = cost_metric_rows(rows, X, metric, batch_size=2, calibration=calibration, runtime=runtime)
+            whole = [cost_metric(space, c, metric, batch_size=2, calibration=calibration, runtime=runtime)
+                     for c in cfgs]
             assert summed == pytest.approx(whole, rel=1e-9)
+
+
+def test_cost_metrics_assume_the_runtime_latency_is_measured_with():
+    """Without a calibration, latency@HW of an evaluator measuring with torch is the eager
+    estimate (every op a kernel, plus dispatch), with ONNX Runtime the compiled one."""
+    from hwopt.hardware import cost_metric
+
+    space = get_space("fbnet")
+    cfg = space.space.sample(1, seed=4)[0]
+    X = np.array([space.space.encode(cfg)])
+    values = {}
+    for runtime in ("onnxruntime", "torch"):
+        ev = ModelEvaluator(space, ["latency@titan_rtx"], runtime=runtime)
+        objectives, _ = parse_objectives(["latency@titan_rtx:min"])
+        fn, cols = ev.exact_fn(objectives)
+        assert list(cols) == [0]
+        values[runtime] = float(fn(X)[0, 0])
+        assert ev.context()["cost_model"]["runtime"] == {"onnxruntime": "compiled", "torch": "eager"}[runtime]
+    assert values["onnxruntime"] == pytest.approx(cost_metric(space, cfg, "latency@titan_rtx"))
+    assert values["torch"] == pytest.approx(cost_metric(space, cfg, "latency@titan_rtx", runtime="eager"))
+    assert values["torch"] > 1.5 * values["onnxruntime"]
 
 
 def test_cost_is_the_latency_at_the_catalog_price_and_needs_a_price():

@@ -36,6 +36,24 @@ def test_estimate_space_config(capsys):
     assert lo < d["latency_ms"] < hi and d["energy_mj"] > 0 and d["ops"]
 
 
+def test_estimate_names_its_runtime(capsys):
+    """The spec-sheet estimate says which runtime it assumed; eager runs every op (more ops listed,
+    a longer latency) and an unknown runtime is one error line."""
+    base = ["estimate", "nb201", "--config", ARCH, "--hardware", "titan_x", "--top", "1000"]
+    out = {}
+    for rt in ("compiled", "eager"):
+        assert main(base + ["--runtime", rt, "--json"]) == 0
+        out[rt] = json.loads(capsys.readouterr().out)
+        assert out[rt]["runtime"] == rt
+    assert out["eager"]["latency_ms"] > out["compiled"]["latency_ms"]
+    assert len(out["eager"]["ops"]) > len(out["compiled"]["ops"])
+    assert main(base + ["--runtime", "eager"]) == 0
+    assert "spec sheet only, eager runtime: unfused graph" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(base + ["--runtime", "jit"])
+    assert capsys.readouterr().err.count("invalid choice: 'jit'") == 1
+
+
 def test_estimate_unknown_hardware_one_error_line(capsys):
     assert main(["estimate", "nb201", "--config", ARCH, "--hardware", "no-such-gpu"]) == 2
     err = capsys.readouterr().err
@@ -127,6 +145,9 @@ def test_costmodel_evaluate_on_shared_rows(tmp_path, capsys, monkeypatch):
     spec = json.loads(capsys.readouterr().out)
     assert cal["mape"] < spec["mape"]
     assert cal["n"] + 20 == spec["n"]
+    assert main(base + ["--calibrate", "0", "--runtime", "eager"]) == 0
+    eager = json.loads(capsys.readouterr().out)
+    assert eager["n"] == spec["n"] and eager["spearman"] != spec["spearman"]
 
 
 def _onnx_nets(folder: Path, n: int) -> list[Path]:

@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     pe.add_argument("--calibrate", type=int, default=20, help="rows to calibrate on (0: spec sheet only)")
     pe.add_argument("--seed", type=int, default=0, help="seed of the random calibration rows")
     pe.add_argument("--save", metavar="NAME", help="also save the calibration under NAME")
+    pe.add_argument("--runtime", default="compiled", choices=["compiled", "eager"],
+                    help="with --calibrate 0: what ran the models, compiled (ONNX Runtime, TensorRT, TFLite; "
+                    "default) or eager (PyTorch eager); a calibration learns it from the measurements")
     pe.add_argument("--json", action="store_true", help="print the scores as JSON")
     pc = cs.add_parser("calibrate", help="fit on the table's rows and save the calibration by name")
     _common(pc)
@@ -86,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"saved calibration {args.name!r} ({n} models; {len(cal.components)} cost models averaged, heaviest "
               f"{cal.components[0]['weight']:.0%} runtime variant {cal.variant}; LOO MAPE {cal.loo_mape:.3f}) to {path}")
         return 0
-    scores, cal = evaluate(table, target, args.calibrate, args.seed, args.dtype, args.residual)
+    scores, cal = evaluate(table, target, args.calibrate, args.seed, args.dtype, args.residual, args.runtime)
     scores["dropped_constant"] = table.dropped
     if args.save:
         if cal is None:

@@ -15,6 +15,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dtype", help="data type: fp32, fp16, bf16, int8, ... (default fp32, or the widest type a "
                    "device without fp32 has)")
     p.add_argument("--calibration", help="name of a saved calibration (hwopt costmodel evaluate --save NAME)")
+    p.add_argument("--runtime", default="compiled", choices=["compiled", "eager"],
+                   help="what runs the model, for the spec-sheet estimate: compiled (ONNX Runtime, TensorRT, "
+                   "TFLite; default) or eager (PyTorch eager: one kernel per op plus dispatch); "
+                   "a --calibration has learnt it from measurements")
     p.add_argument("--hardware-file", action="append", default=[], metavar="FILE", help="extra catalog YAML")
     p.add_argument("--top", type=int, default=10, help="how many operators to list (default 10)")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -25,13 +29,14 @@ def run(args: argparse.Namespace) -> int:
     from hwopt.hardware import estimate
 
     e = estimate(args.model, args.hardware, batch_size=args.batch, dtype=args.dtype, calibration=args.calibration,
-                 config=args.config, hardware_files=tuple(args.hardware_file))
+                 config=args.config, hardware_files=tuple(args.hardware_file), runtime=args.runtime)
     if args.json:
         print(json.dumps(e.to_dict(top=args.top), indent=1))
         return 0
     lo, hi = e.interval_ms
-    src = f"calibration {e.calibration}" if e.calibration else "spec sheet only"
-    print(f"{args.model} on {e.hardware}, batch {e.batch_size}, {e.dtype} ({src}, runtime variant {e.variant})")
+    src = (f"calibration {e.calibration}, runtime variant {e.variant}" if e.calibration
+           else f"spec sheet only, {e.runtime} runtime: {e.variant} graph")
+    print(f"{args.model} on {e.hardware}, batch {e.batch_size}, {e.dtype} ({src})")
     print(f"  latency   {e.latency_ms:.4g} ms   {int(round(e.coverage * 100))}% interval [{lo:.4g}, {hi:.4g}] ms")
     print(f"  compute   {e.flops / 1e9:.4g} GFLOP, {e.bytes / 1e6:.4g} MB moved")
     print(f"  memory    {e.memory_mb:.4g} MB (weights {e.weights_mb:.4g} + peak activations {e.activations_mb:.4g})")

@@ -18,6 +18,8 @@ from hwopt.evaluators._latency import RUNTIMES, machine_state, measure_latency
 from hwopt.evaluators._objective import Objective
 from hwopt.space import Config, SearchSpace
 
+#: the cost model's runtime for each measurement runtime (``hwopt.hardware._roofline.RUNTIMES``)
+_COST_RUNTIME = {"onnxruntime": "compiled", "torch": "eager"}
 _LATENCY_KEYS = ("warmup_s", "min_repeats", "max_repeats", "rel_ci", "max_time_s")
 
 
@@ -32,7 +34,8 @@ class ModelEvaluator(Evaluator):
 
     Metrics named ``latency@HW``, ``energy@HW``, ``memory@HW`` or ``cost@HW`` are estimated by the hardware
     cost model for catalog target ``HW`` (``calibration`` names a saved calibration,
-    ``hardware_files`` extends the catalog) — hardware you do not have, inside any search.
+    ``hardware_files`` extends the catalog) — hardware you do not have, inside any search; without
+    a calibration they assume the runtime latency is measured with (``torch``: eager).
     """
 
     def __init__(self, model_space: Any, metrics: list[str] | tuple[str, ...], *, runtime: str = "onnxruntime",
@@ -179,7 +182,7 @@ class ModelEvaluator(Evaluator):
                     V[:, k] = counts[:, ("macs", "params").index(name)]
                     continue
                 summed = cost_metric_rows(rows, X, name, self.batch_size, calibration=calibration,
-                                          hardware_files=self.hardware_files)
+                                          hardware_files=self.hardware_files, runtime=self.cost_runtime)
                 V[:, k] = summed if summed is not None else [cost(x, name) for x in X]
             return V * signs
 
@@ -238,7 +241,14 @@ class ModelEvaluator(Evaluator):
         from hwopt.hardware import cost_metric
 
         return cost_metric(self.model_space, cfg, metric, batch_size=self.batch_size,
-                           calibration=self.calibration, hardware_files=self.hardware_files)
+                           calibration=self.calibration, hardware_files=self.hardware_files,
+                           runtime=self.cost_runtime)
+
+    @property
+    def cost_runtime(self) -> str:
+        """The runtime cost metrics assume without a calibration: the one latency is measured with
+        (``torch`` runs eager, ONNX Runtime a compiled graph)."""
+        return _COST_RUNTIME[self.runtime]
 
     def context(self) -> dict[str, Any]:
         ctx: dict[str, Any] = {"space": self.model_space.name, "metrics": self.requested,
@@ -250,5 +260,6 @@ class ModelEvaluator(Evaluator):
             ctx["data"] = self.data.describe()
         if self.cost_metrics:
             ctx.update(cost_model={"metrics": self.cost_metrics, "calibration": self.calibration,
-                                   "batch_size": self.batch_size})
+                                   "batch_size": self.batch_size,
+                                   "runtime": None if self.calibration else self.cost_runtime})
         return ctx

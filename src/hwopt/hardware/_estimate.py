@@ -22,19 +22,10 @@ from hwopt.errors import ConfigError
 from hwopt.hardware._calibration import Calibration, load_calibration
 from hwopt.hardware._features import (COUNT_COL0, FEATURES, FLOPS_COL, NOPS_COL, VARIANTS, WEIGHTS_COL, GraphRows,
                                       graph_builder, graph_variant, graph_variants, spec_seconds)
-from hwopt.hardware._roofline import DTYPE_BYTES, op_times
+from hwopt.hardware._roofline import DTYPE_BYTES, get_runtime, op_times
 from hwopt.hardware._target import HardwareTarget
 from hwopt.hardware.graph import OP_CLASSES, OpGraph
 
-#: the spec-sheet roofline's 80% interval, as multiples of its estimate. Measured latencies lie on
-#: both sides of the roofline: on the 65 measured device settings of the shared latency tables the
-#: typical (median) latency was 1.3-217 x the roofline (GPUs at batch 32-256 1.3-6.2 x, phones and
-#: boards 3.7-11 x, GPUs at batch 1 8.5-30 x, server CPUs 17-217 x) and at most 17.8 x on 80% of
-#: them; on the `local` CPU, whose measured copy bandwidth understates what cache-resident small
-#: models get, 0.27-0.62 x (10th-90th percentile over 220 models). `benchmarks/costmodel_shared_tables.py`
-#: prints the 80th percentile. One interval for every device, because a spec sheet says nothing
-#: about where in that range a device falls.
-SPEC_INTERVAL = (0.3, 17.8)
 IDLE_SHARE = 0.3
 
 
@@ -68,6 +59,8 @@ class Estimate:
     calibration: str | None
     variant: str
     ops: list[OpEstimate] = field(default_factory=list)
+    #: the runtime the spec-sheet estimate assumed (None when a calibration made the estimate)
+    runtime: str | None = None
 
     def to_dict(self, top: int | None = None) -> dict[str, Any]:
         d = asdict(self)
@@ -93,16 +86,19 @@ def features_of(graph: OpGraph, target: HardwareTarget, dtype: str = "fp32") -> 
 
 
 def estimate_graph(graph: OpGraph, target: HardwareTarget, batch_size: int = 1, dtype: str = "fp32",
-                   calibration: Calibration | str | None = None) -> Estimate:
-    """Estimate for a graph built at ``batch_size`` (its dtype width should match ``dtype``)."""
+                   calibration: Calibration | str | None = None, runtime: str = "compiled") -> Estimate:
+    """Estimate for a graph built at ``batch_size`` (its dtype width should match ``dtype``).
+    ``runtime`` (``_roofline.RUNTIMES``) shapes the spec-sheet estimate; a calibration has learnt
+    its runtime's behaviour from measurements and ignores it."""
     cal_name = None
     if isinstance(calibration, str):
         cal_name = calibration
         calibration = load_calibration(calibration)
-    variant = calibration.variant if calibration else "fused"
+    rt = get_runtime(runtime)
+    variant = calibration.variant if calibration else rt.variant
     g = graph_variant(graph, variant)  # only the variants needed: most of an estimate's time
     fused = g if variant == "fused" else graph_variant(graph, "fused")
-    times = op_times(g, target, dtype)
+    times = op_times(g, target, dtype, runtime if calibration is None else "compiled")
     if calibration is not None:
         if calibration.hardware and calibration.hardware != target.name:
             raise ConfigError(f"calibration {cal_name or ''!r} was fitted for hardware {calibration.hardware!r}, "
@@ -123,7 +119,7 @@ def estimate_graph(graph: OpGraph, target: HardwareTarget, batch_size: int = 1, 
     else:
         per_op = [(t, t.seconds * 1e3) for t in times]
         latency = sum(ms for _, ms in per_op)
-        interval = (latency * SPEC_INTERVAL[0], latency * SPEC_INTERVAL[1])
+        interval = (latency * rt.spec_interval[0], latency * rt.spec_interval[1])
         coverage = 0.8
     power = energy = None
     if target.tdp_w:
@@ -138,6 +134,7 @@ def estimate_graph(graph: OpGraph, target: HardwareTarget, batch_size: int = 1, 
         usd_per_million=_usd_per_million(target, latency, batch_size),
         calibration=cal_name if cal_name else ("(given)" if calibration is not None else None), variant=variant,
         ops=[OpEstimate(t.op.name, t.op.kind, ms, t.bound, t.op.flops, t.op.bytes, t.op.detail) for t, ms in per_op],
+        runtime=None if calibration is not None else rt.name,
     )
 
 
@@ -206,16 +203,17 @@ def load_model_graph(model: Any, batch_size: int = 1, dtype: str = "fp32", input
 
 def estimate(model: Any, hardware: str | HardwareTarget, batch_size: int = 1, dtype: str | None = None,
              calibration: Calibration | str | None = None, input_shape=None, config: Any = None,
-             hardware_files: tuple = ()) -> Estimate:
+             hardware_files: tuple = (), runtime: str = "compiled") -> Estimate:
     """Latency / memory / energy estimate of ``model`` on ``hardware`` (see module docstring)."""
     from hwopt.hardware._local import resolve_hardware
 
     if batch_size < 1:
         raise ConfigError(f"batch size must be >= 1, got {batch_size}")
+    get_runtime(runtime)  # an unknown runtime fails before any graph is built
     target = hardware if isinstance(hardware, HardwareTarget) else resolve_hardware(hardware, *hardware_files)
     dtype = dtype or target.default_dtype
     graph = load_model_graph(model, batch_size, dtype, input_shape, config)
-    return estimate_graph(graph, target, batch_size, dtype, calibration)
+    return estimate_graph(graph, target, batch_size, dtype, calibration, runtime)
 
 
 #: cost-model metrics a search can optimise as ``NAME@HARDWARE`` (e.g. ``latency@a100-80gb``)
@@ -233,13 +231,15 @@ def check_cost_metric(name: str, target: HardwareTarget) -> None:
 
 
 def cost_metric(model_space: Any, config: Any, metric: str, batch_size: int = 1, dtype: str | None = None,
-                calibration: Calibration | str | None = None, hardware_files: tuple = ()) -> float:
+                calibration: Calibration | str | None = None, hardware_files: tuple = (),
+                runtime: str = "compiled") -> float:
     """Value of ``metric`` = ``latency@HW`` / ``energy@HW`` / ``memory@HW`` / ``cost@HW`` (US$ per
     million inferences at the catalog price) for one config of a model space.
 
     This is how objectives like ``latency@a100-80gb:min`` or ``energy@raspi5:min`` are computed
     inside a search: the config's operator graph (analytic where the space has one, else a torch
-    trace) is costed on the catalog target, with a saved calibration when given.
+    trace) is costed on the catalog target, with a saved calibration when given (else as
+    ``runtime`` would run it).
     """
     from hwopt.hardware._local import resolve_hardware
 
@@ -253,11 +253,12 @@ def cost_metric(model_space: Any, config: Any, metric: str, batch_size: int = 1,
     cfg = model_space.space.validate(config)
     width = DTYPE_BYTES.get(dtype, 4)
     graph = graph_builder(model_space)(cfg, batch_size, width)
-    return float(getattr(estimate_graph(graph, target, batch_size, dtype, calibration), COST_METRICS[name]))
+    return float(getattr(estimate_graph(graph, target, batch_size, dtype, calibration, runtime), COST_METRICS[name]))
 
 
 def cost_metric_rows(rows: GraphRows, X: np.ndarray, metric: str, batch_size: int = 1, dtype: str | None = None,
-                     calibration: Calibration | str | None = None, hardware_files: tuple = ()) -> np.ndarray | None:
+                     calibration: Calibration | str | None = None, hardware_files: tuple = (),
+                     runtime: str = "compiled") -> np.ndarray | None:
     """:func:`cost_metric` of many encoded configs at once, from per-segment values: ``latency@HW``
     and ``energy@HW`` are sums over operators (roofline seconds, the calibration's features, the
     busy time of the power model) and ``memory@HW`` is summed weights plus the activation peak,
@@ -298,10 +299,10 @@ def cost_metric_rows(rows: GraphRows, X: np.ndarray, metric: str, batch_size: in
     latency = np.full(len(S), np.nan)
     if ok.any():
         latency[ok] = (cal.predict({v: F[ok] for v, F in feats.items()}) if cal is not None
-                       else spec_seconds(feats["fused"][ok], target.kind) * 1e3)
+                       else spec_seconds({v: F[ok] for v, F in feats.items()}, target.kind, runtime) * 1e3)
     if name == "latency":
         return latency
     if name == "cost":
         return _usd_per_million(target, latency, batch_size)
-    busy = S[:, len(VARIANTS) * nf + VARIANTS.index(cal.variant if cal is not None else "fused")]
+    busy = S[:, len(VARIANTS) * nf + VARIANTS.index(cal.variant if cal is not None else get_runtime(runtime).variant)]
     return _power_energy(target, latency, busy)[1]

@@ -19,8 +19,8 @@ import numpy as np
 
 from hwopt.errors import ConfigError
 from hwopt.hardware._calibration import Calibration, fit_calibration
-from hwopt.hardware._estimate import SPEC_INTERVAL
 from hwopt.hardware._features import VARIANTS, GraphTable, graph_table, spec_seconds
+from hwopt.hardware._roofline import get_runtime
 from hwopt.hardware._target import HardwareTarget
 
 CONFIG_COLUMNS = ("arch", "config", "ops", "op_idx")
@@ -160,8 +160,10 @@ def metrics(y: np.ndarray, pred: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> 
 
 
 def evaluate(table: MeasuredTable, target: HardwareTarget, calibrate: int = 20, seed: int = 0,
-             dtype: str = "fp32", residual: bool = False) -> tuple[dict[str, float], Calibration | None]:
-    """Calibrate on ``calibrate`` random rows (0: spec sheet only), score the other rows."""
+             dtype: str = "fp32", residual: bool = False,
+             runtime: str = "compiled") -> tuple[dict[str, float], Calibration | None]:
+    """Calibrate on ``calibrate`` random rows (0: spec sheet only, as ``runtime`` runs the
+    models), score the other rows."""
     n = len(table.y)
     if calibrate < 0 or calibrate >= n:
         raise ConfigError(f"--calibrate must be between 0 and {n - 1} for this table, got {calibrate}")
@@ -170,8 +172,9 @@ def evaluate(table: MeasuredTable, target: HardwareTarget, calibrate: int = 20, 
     cal_idx = rng.choice(n, calibrate, replace=False) if calibrate else np.array([], int)
     test = np.setdiff1d(np.arange(n), cal_idx)
     if calibrate == 0:
-        pred = spec_seconds(feats["fused"][test], target.kind) * 1e3
-        out = metrics(table.y[test], pred, pred * SPEC_INTERVAL[0], pred * SPEC_INTERVAL[1])
+        pred = spec_seconds({v: f[test] for v, f in feats.items()}, target.kind, runtime) * 1e3
+        lo, hi = get_runtime(runtime).spec_interval
+        out = metrics(table.y[test], pred, pred * lo, pred * hi)
         return out, None
     cal = fit_calibration({v: f[cal_idx] for v, f in feats.items()}, table.y[cal_idx], target.name,
                           residual=residual)

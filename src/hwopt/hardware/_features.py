@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from hwopt._registry import Registry
-from hwopt.hardware._roofline import COMPUTE_EFFICIENCY, MEMORY_EFFICIENCY, OVERHEAD_S
+from hwopt.hardware._roofline import COMPUTE_EFFICIENCY, MEMORY_EFFICIENCY, get_runtime
 from hwopt.hardware._target import HardwareTarget
 from hwopt.hardware.graph import OP_CLASSES, OpGraph
 from hwopt.hardware.graph._build import GraphSegments
@@ -38,9 +38,12 @@ COUNT_COL0 = N_CLASSES + 3  # first per-class kernel count
 COUNT_COLS = frozenset([NOPS_COL, *range(COUNT_COL0, COUNT_COL0 + N_CLASSES)])
 
 
-def spec_seconds(F: np.ndarray, kind: str) -> np.ndarray:
-    """Spec-sheet roofline latency (s) from feature rows: class times plus kernel overheads."""
-    return F[:, :N_CLASSES].sum(1) + F[:, NOPS_COL] * OVERHEAD_S.get(kind, 5e-6)
+def spec_seconds(features: dict[str, np.ndarray], kind: str, runtime: str = "compiled") -> np.ndarray:
+    """Spec-sheet roofline latency (s) from per-variant feature rows, as ``runtime`` runs the
+    model: the class times and kernel overheads of that runtime's graph variant."""
+    rt = get_runtime(runtime)
+    F = features[rt.variant]
+    return F[:, :N_CLASSES].sum(1) + F[:, NOPS_COL] * rt.overhead_s(kind)
 
 
 #: the runtime variants whose per-class counts are cost counts (and descriptors)
@@ -125,9 +128,6 @@ class GraphTable:
         ``unfused`` and ``pruned`` variants: the terms an additive latency model weighs."""
         return np.hstack([_per_class(self.ops[v]["row"], self.ops[v]["kind"], self.ops[v]["flops"],
                                      self.ops[v]["bytes"], self.n) for v in COUNTED_VARIANTS])
-
-    def spec_latency_s(self, target: HardwareTarget, dtype: str = "fp32", variant: str = "fused") -> np.ndarray:
-        return spec_seconds(self.features(target, dtype, variant), target.kind)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
