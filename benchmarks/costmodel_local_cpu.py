@@ -66,7 +66,9 @@ def main(argv=None) -> int:
                f"{'' if args.runtime == 'onnxruntime' else '_' + args.runtime}.csv")
     if not csv.is_file():
         measure(args.n, args.seed, args.threads, csv, args.runtime)
-    cost_runtime = {"onnxruntime": "compiled", "torch": "eager"}[args.runtime]
+    from hwopt.evaluators._model import COST_RUNTIME
+
+    cost_runtime = COST_RUNTIME[args.runtime]
     from hwopt.hardware import resolve_hardware
     from hwopt.hardware._evaluate import evaluate, read_table
     from hwopt.hardware._features import spec_seconds

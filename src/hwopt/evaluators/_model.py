@@ -19,7 +19,7 @@ from hwopt.evaluators._objective import Objective
 from hwopt.space import Config, SearchSpace
 
 #: the cost model's runtime for each measurement runtime (``hwopt.hardware._roofline.RUNTIMES``)
-_COST_RUNTIME = {"onnxruntime": "compiled", "torch": "eager"}
+COST_RUNTIME = {"onnxruntime": "compiled", "torch": "eager"}
 _LATENCY_KEYS = ("warmup_s", "min_repeats", "max_repeats", "rel_ci", "max_time_s")
 
 
@@ -248,7 +248,7 @@ class ModelEvaluator(Evaluator):
     def cost_runtime(self) -> str:
         """The runtime cost metrics assume without a calibration: the one latency is measured with
         (``torch`` runs eager, ONNX Runtime a compiled graph)."""
-        return _COST_RUNTIME[self.runtime]
+        return COST_RUNTIME[self.runtime]
 
     def context(self) -> dict[str, Any]:
         ctx: dict[str, Any] = {"space": self.model_space.name, "metrics": self.requested,

@@ -98,7 +98,7 @@ def estimate_graph(graph: OpGraph, target: HardwareTarget, batch_size: int = 1, 
     variant = calibration.variant if calibration else rt.variant
     g = graph_variant(graph, variant)  # only the variants needed: most of an estimate's time
     fused = g if variant == "fused" else graph_variant(graph, "fused")
-    times = op_times(g, target, dtype, runtime if calibration is None else "compiled")
+    times = op_times(g, target, dtype, runtime)
     if calibration is not None:
         if calibration.hardware and calibration.hardware != target.name:
             raise ConfigError(f"calibration {cal_name or ''!r} was fitted for hardware {calibration.hardware!r}, "
