@@ -1,6 +1,6 @@
 """Local-CPU acceptance of the cost model: 100 ofa-mbv3 sub-networks measured with ONNX Runtime.
 
-1. Sample ``--n`` configs of ``ofa-mbv3`` (w1.0, seed ``--seed``), export each static
+1. Sample ``--n`` configs of ``ofa-mbv3`` (w1.0, seed ``--seed``; ``--space`` another model space), export each static
    sub-network to ONNX and measure its batch-1 latency with ONNX Runtime on the local CPU
    (``hwopt.evaluators._latency.measure_latency``: warm-up, repeats until the median is stable;
    ``--runtime torch``: the PyTorch module in eager mode instead).
@@ -11,6 +11,7 @@
 
     nice -n 10 python benchmarks/costmodel_local_cpu.py
     nice -n 10 python benchmarks/costmodel_local_cpu.py --runtime torch   # PyTorch eager
+    nice -n 10 python benchmarks/costmodel_local_cpu.py --runtime torch --space fbnet --n 60
     hwopt costmodel evaluate --table benchmarks/results/local_cpu_ofa_mbv3.csv --space ofa-mbv3 \\
         --hardware local --calibrate 20 --seed 0 --json
 """
@@ -26,13 +27,13 @@ from pathlib import Path
 import numpy as np
 
 
-def measure(n: int, seed: int, threads: int, csv: Path, runtime: str = "onnxruntime") -> None:
+def measure(n: int, seed: int, threads: int, csv: Path, runtime: str = "onnxruntime", space_name: str = "ofa-mbv3") -> None:
     import pandas as pd
 
     from hwopt.evaluators._latency import machine_state, measure_latency, onnx_bytes
     from hwopt.supernets import get_space
 
-    space = get_space("ofa-mbv3")
+    space = get_space(space_name)
     rows = []
     t0 = time.time()
     import torch
@@ -45,7 +46,7 @@ def measure(n: int, seed: int, threads: int, csv: Path, runtime: str = "onnxrunt
                              max_time_s=3.0, rel_ci=0.02)
         rows.append({"config": json.dumps(cfg, separators=(",", ":")), "latency_ms": st["median"],
                      "p10": st["p10"], "p90": st["p90"], "repeats": st["n"], "batch_size": 1})
-        print(f"  {k + 1}/{n} r={cfg['r']} {st['median']:.2f} ms ({time.time() - t0:.0f}s)", file=sys.stderr,
+        print(f"  {k + 1}/{n} {st['median']:.2f} ms ({time.time() - t0:.0f}s)", file=sys.stderr,
               flush=True)
     csv.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).to_csv(csv, index=False)
@@ -60,12 +61,13 @@ def main(argv=None) -> int:
     ap.add_argument("--shots", type=int, default=20)
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--runtime", default="onnxruntime", choices=["onnxruntime", "torch"])
-    ap.add_argument("--csv", help="default benchmarks/results/local_cpu_ofa_mbv3.csv (_torch.csv with --runtime torch)")
+    ap.add_argument("--space", default="ofa-mbv3", help="model space to sample (default ofa-mbv3)")
+    ap.add_argument("--csv", help="default benchmarks/results/local_cpu_<space>[_torch].csv")
     args = ap.parse_args(argv)
-    csv = Path(args.csv or "benchmarks/results/local_cpu_ofa_mbv3"
+    csv = Path(args.csv or f"benchmarks/results/local_cpu_{args.space.replace('-', '_')}"
                f"{'' if args.runtime == 'onnxruntime' else '_' + args.runtime}.csv")
     if not csv.is_file():
-        measure(args.n, args.seed, args.threads, csv, args.runtime)
+        measure(args.n, args.seed, args.threads, csv, args.runtime, args.space)
     from hwopt.evaluators._model import COST_RUNTIME
 
     cost_runtime = COST_RUNTIME[args.runtime]
@@ -74,7 +76,7 @@ def main(argv=None) -> int:
     from hwopt.hardware._features import spec_seconds
     from hwopt.supernets import get_space
 
-    space = get_space("ofa-mbv3")
+    space = get_space(args.space)
     target = resolve_hardware("local")
     table = read_table(csv, space, "latency_ms")
     out = {"hwopt": [], "spec": []}
