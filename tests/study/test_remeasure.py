@@ -105,3 +105,16 @@ def test_remeasure_command_on_a_benchmark_study(tmp_path, capsys):
     assert (c.front == front).all() and (c.remeasured[front] == 2).all() and Study.load(db).settings["remeasure"] == 2
     assert main(["search", "--benchmark", "nasbench-graph:cora", "--remeasure", "-1", "--study", str(tmp_path / "t.db")]) == 2
     assert "remeasure must be 0 or more" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("objectives, expect_remeasured", [
+    (["macs:min", "latency@titan_x:min"], False),  # a count and a cost-model estimate: nothing to confirm
+    (["params:min", "latency:min"], True),  # a timing can come out differently
+])
+def test_a_front_is_re_measured_only_when_a_metric_is_noisy(tmp_path, objectives, expect_remeasured):
+    from hwopt.api import search
+
+    st = search(study=str(tmp_path / "s.db"), space="fbnet", objectives=objectives, strategy="random",
+                budget=6, seed=0, references=False, evaluator_options={"max_time_s": 0.2, "min_repeats": 3})
+    assert st.settings["remeasure"] == 1
+    assert bool(confirmed(st).remeasured.sum()) is expect_remeasured

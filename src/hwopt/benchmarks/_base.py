@@ -69,6 +69,9 @@ class TabularBenchmark(Evaluator, ABC):
     def context(self) -> dict[str, Any]:
         return {"benchmark": self.spec, "n_configs": int(len(self.table))}
 
+    def is_noisy(self, name: str) -> bool:
+        return False  # a table returns the same row every time
+
     def all_configs(self) -> list[Config]:
         return list(self.table["config"])
 

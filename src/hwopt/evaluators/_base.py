@@ -31,6 +31,12 @@ class Evaluator(ABC):
         """Settings and machine state to store once in the study (JSON-serialisable)."""
         return {}
 
+    def is_noisy(self, name: str) -> bool:
+        """Whether measuring metric ``name`` of one config twice can give two values (timings
+        can; counts, cost-model estimates and accuracy on fixed data cannot). Re-measuring the
+        front only pays for noisy metrics; an evaluator that does not say is assumed noisy."""
+        return True
+
     def check_metrics(self, names: list[str]) -> None:
         """Raise ObjectiveError if a requested metric is not produced here."""
         from hwopt.errors import ObjectiveError

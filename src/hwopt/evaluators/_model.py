@@ -117,6 +117,11 @@ class ModelEvaluator(Evaluator):
             out[m] = self._cost(cfg, m)
         return {k: out[k] for k in self.requested}
 
+    def is_noisy(self, name: str) -> bool:
+        """Only the measured latency varies between runs: MACs and params are counts, cost metrics
+        are computed, and accuracy is evaluated on fixed data after a seeded BN recalibration."""
+        return name == "latency"
+
     def reference_configs(self) -> list[Config]:
         """The space's reference sub-networks, evaluated first by ``hwopt search``."""
         return list(self.model_space.reference_configs())
