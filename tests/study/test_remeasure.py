@@ -118,3 +118,18 @@ def test_a_front_is_re_measured_only_when_a_metric_is_noisy(tmp_path, objectives
                 budget=6, seed=0, references=False, evaluator_options={"max_time_s": 0.2, "min_repeats": 3})
     assert st.settings["remeasure"] == 1
     assert bool(confirmed(st).remeasured.sum()) is expect_remeasured
+
+
+def test_only_the_noisy_metrics_are_measured_again(tmp_path):
+    """Re-measuring the front repeats the latency timing, not the validation pass: the stored
+    re-measurements hold the latency alone and the confirmed accuracy is the first one."""
+    from hwopt.api import search
+
+    st = search(study=str(tmp_path / "s.db"), space="demo", objectives=["accuracy:max", "latency:min"],
+                strategy="random", budget=5, seed=0, references=False,
+                evaluator_options={"max_time_s": 0.2, "min_repeats": 3, "subset": 60})
+    again = [r for runs in st.remeasurements().values() for r in runs]
+    assert again and all(set(r["measurements"]) == {"latency"} for r in again)
+    c = confirmed(st)
+    assert c.remeasured.sum() == len(again)
+    np.testing.assert_array_equal(c.F[:, 0], c.first[:, 0])  # accuracy: as first measured

@@ -37,6 +37,11 @@ class Evaluator(ABC):
         front only pays for noisy metrics; an evaluator that does not say is assumed noisy."""
         return True
 
+    def restricted_to(self, names: list[str]) -> "Evaluator":
+        """An evaluator that measures only the metrics ``names`` (to re-measure the noisy ones
+        without redoing, say, a validation pass); by default this whole evaluator."""
+        return self
+
     def check_metrics(self, names: list[str]) -> None:
         """Raise ObjectiveError if a requested metric is not produced here."""
         from hwopt.errors import ObjectiveError

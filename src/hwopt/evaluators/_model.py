@@ -7,6 +7,8 @@ the local CPU with the chosen runtime. The settings and machine state go to ``co
 
 from __future__ import annotations
 
+import copy
+
 from functools import cached_property
 from typing import Any, Sequence
 
@@ -121,6 +123,17 @@ class ModelEvaluator(Evaluator):
         """Only the measured latency varies between runs: MACs and params are counts, cost metrics
         are computed, and accuracy is evaluated on fixed data after a seeded BN recalibration."""
         return name == "latency"
+
+    def restricted_to(self, names: list[str]) -> "ModelEvaluator":
+        keep = [m for m in self.requested if m in names]
+        if not keep or keep == self.requested:
+            return self
+        clone = copy.copy(self)
+        clone.requested = keep
+        clone.cost_metrics = [m for m in self.cost_metrics if m in keep]
+        if "accuracy" not in keep:
+            clone.data = None
+        return clone
 
     def reference_configs(self) -> list[Config]:
         """The space's reference sub-networks, evaluated first by ``hwopt search``."""

@@ -8,6 +8,8 @@ result stored in the study the moment it arrives (an interrupted run resumes whe
 A config's **confirmed** objective values are the medians over all its measurements; the front
 is recomputed from them (configs that were never re-measured keep their one measurement), and
 configs that join it are re-measured in turn. Configs that leave it are named in a warning.
+Only metrics the evaluator calls noisy (``Evaluator.is_noisy``: a timing, not a validation pass)
+are measured again; the others keep their first value.
 """
 
 from __future__ import annotations
@@ -100,6 +102,10 @@ def remeasure(study: Study, evaluator: Evaluator, repeats: int = 1, *, executor=
         return 0
     executor = executor or InlineExecutor()
     progress = progress or Progress()
+    names = [o.name for o in study.objectives] + [c.name for c in study.constraints]
+    noisy = [n for n in names if evaluator.is_noisy(n)]
+    # only what can come out differently is measured again (the rest keeps its first value)
+    evaluator = evaluator.restricted_to(noisy) if noisy else evaluator
     progress.stage("re-measure front")
     done = 0
     try:
