@@ -116,7 +116,12 @@ def test_costmodel_evaluate_json(tmp_path, capsys, monkeypatch):
     assert main(["estimate", "nb201", "--config", ARCH, "--hardware", "raspi4", "--calibration", "pi-cal",
                  "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    assert d["calibration"] == "pi-cal"
+    assert d["calibration"] == "pi-cal" and d["runtime"] is None
+    # a calibration learnt its runtime: --runtime beside it changes nothing, and says so
+    assert main(["estimate", "nb201", "--config", ARCH, "--hardware", "raspi4", "--calibration", "pi-cal",
+                 "--runtime", "eager", "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["latency_ms"] == d["latency_ms"] and "--runtime eager is not used" in out.err
     assert main(["estimate", "nb201", "--config", ARCH, "--hardware", "pixel2", "--calibration", "pi-cal"]) == 2
     assert "fitted for hardware" in capsys.readouterr().err
     # long table without --device: one error line

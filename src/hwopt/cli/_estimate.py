@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dtype", help="data type: fp32, fp16, bf16, int8, ... (default fp32, or the widest type a "
                    "device without fp32 has)")
     p.add_argument("--calibration", help="name of a saved calibration (hwopt costmodel evaluate --save NAME)")
-    p.add_argument("--runtime", default="compiled", choices=["compiled", "eager"],
+    p.add_argument("--runtime", choices=["compiled", "eager"],
                    help="what runs the model, for the spec-sheet estimate: compiled (ONNX Runtime, TensorRT, "
                    "TFLite; default) or eager (PyTorch eager: one kernel per op plus dispatch); "
                    "a --calibration has learnt it from measurements")
@@ -28,8 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from hwopt.hardware import estimate
 
+    if args.runtime and args.calibration:
+        print(f"note: --runtime {args.runtime} is not used: calibration {args.calibration!r} learnt its runtime "
+              "from the measurements", file=sys.stderr)
     e = estimate(args.model, args.hardware, batch_size=args.batch, dtype=args.dtype, calibration=args.calibration,
-                 config=args.config, hardware_files=tuple(args.hardware_file), runtime=args.runtime)
+                 config=args.config, hardware_files=tuple(args.hardware_file), runtime=args.runtime or "compiled")
     if args.json:
         print(json.dumps(e.to_dict(top=args.top), indent=1))
         return 0
