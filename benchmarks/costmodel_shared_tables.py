@@ -218,18 +218,15 @@ def markdown(results) -> str:
                  f"{min(cov) * 100:.1f}-{max(cov) * 100:.1f}% (in 75-85% on "
                  f"{sum(0.75 <= c <= 0.85 for c in cov)}/{len(cov)}; within two standard errors of it on "
                  f"{consistent}/{len(cov)}; per-seed coverage std {spread * 100:.1f} points, median over settings)")
-    for key, what in (("spec_gap_median", "compiled"), ("spec_eager_gap_median", "eager")):
-        gap = [r[key] for r in results if key in r]
+    for m, key, what in (("spec", "spec_gap_median", "compiled"), ("spec_eager", "spec_eager_gap_median", "eager")):
+        gap, rows = [r[key] for r in results if key in r], [r[m] for r in results if m in r]
         if gap:
             lines.append(f"measured / spec-sheet roofline ({what} runtime), median per setting: {min(gap):.1f}-"
                          f"{max(gap):.1f} x, 80th percentile over settings {np.percentile(gap, 80):.1f} x (the "
-                         f"upper factor of its spec-only interval, hwopt.hardware._roofline.RUNTIMES)")
-    for m, what in (("spec", "compiled"), ("spec_eager", "eager")):
-        rows = [r[m] for r in results if m in r]
-        if rows:
-            lines.append(f"spec sheet only, {what} runtime: median Spearman {np.median([x['spearman'] for x in rows]):.3f}, "
-                         f"median MAPE {np.median([x['mape'] for x in rows]) * 100:.0f}%, 80% interval coverage "
-                         f"mean {np.mean([x['coverage_80'] for x in rows]) * 100:.1f}%")
+                         f"upper factor of its spec-only interval, hwopt.hardware._roofline.RUNTIMES); spec sheet "
+                         f"only: median Spearman {np.median([x['spearman'] for x in rows]):.3f}, median MAPE "
+                         f"{np.median([x['mape'] for x in rows]) * 100:.0f}%, 80% interval coverage mean "
+                         f"{np.mean([x['coverage_80'] for x in rows]) * 100:.1f}%")
     if simulated:
         names = ", ".join(sorted({r["device"] for r in simulated}))
         lines.append(f"(the {len(simulated)} simulated settings, {names}, "
