@@ -90,7 +90,7 @@ def test_nb201_descriptors_come_from_each_cells_operator_graph(data_dir):
     b = get_benchmark("nb201:raspi4", data_dir=data_dir)
     fn = b.feature_fn()
     D = fn(b.encoded())
-    assert D.shape == (15625, 7) and np.isfinite(D).all()
+    assert D.shape == (15625, 9) and np.isfinite(D).all()
     assert np.allclose(D.mean(axis=0), 0, atol=1e-9) and np.allclose(D.std(axis=0), 1)
     enc = b.space.encode
     convs = enc({"ops": ["nor_conv_3x3"] * 6})
@@ -99,6 +99,7 @@ def test_nb201_descriptors_come_from_each_cells_operator_graph(data_dir):
     d = fn(np.stack([convs, skips, cut]))
     assert d[0, 0] > d[1, 0]  # more FLOPs with convolutions on every edge (eager graph)
     assert d[2, 3] < d[0, 3] and d[2, 3] < d[1, 3]  # the pruned graph of a cut cell drops its convolutions
+    assert d[0, 8] > d[1, 8] and d[0, 7] > d[1, 7] > d[2, 7]  # deepest / shallowest conv path; cut: none
     # they make latency learnable from few cells: GP on 150 random cells, log-latency error on the rest
     from hwopt.predictors import PREDICTORS, SpaceFeatures
 

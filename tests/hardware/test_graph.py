@@ -295,3 +295,20 @@ def test_an_embedding_table_is_model_weight_but_a_lookup_reads_only_its_rows(tmp
         assert g.weight_bytes == 4 * params
         lookup = next(o for o in g.ops if o.table_bytes)
         assert lookup.table_bytes == 4 * 1000 * 32 and lookup.bytes == 2 * 4 * (2 * 7 * 32)
+
+
+def test_compute_depth_counts_convolutions_on_the_shallowest_and_deepest_paths():
+    """NB201 network: stem conv, 3 x 5 cells, two residual reduction blocks (two convolutions on
+    the main path, one on the shortcut), classifier. A cell with a skip from input to output and
+    three convolutions in series adds 0 / 3 per cell; a cell whose output sees no input has none."""
+    from hwopt.supernets import get_space
+
+    sp = get_space("nb201")
+
+    def depth(arch):
+        return sp.op_graph(sp.parse_config(arch)).compute_depth()
+
+    assert depth("|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|") == (
+        1 + 15 * 0 + 2 * 1 + 1, 1 + 15 * 3 + 2 * 2 + 1)
+    assert depth("|skip_connect~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|") == (4, 6)
+    assert depth("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|none~1|none~2|") == (0, 0)

@@ -143,7 +143,7 @@ def _subset(t: GraphTable, idx: np.ndarray) -> GraphTable:
         a = a[np.isin(a["row"], idx)].copy()
         a["row"] = remap[a["row"]]
         ops[v] = a
-    return GraphTable(len(idx), ops, t.weight_bytes[idx], t.peak_activation_bytes[idx])
+    return GraphTable(len(idx), ops, t.weight_bytes[idx], t.peak_activation_bytes[idx], t.depth[idx])
 
 
 def metrics(y: np.ndarray, pred: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> dict[str, float]:

@@ -81,20 +81,23 @@ class GraphTable:
     ops: dict[str, np.ndarray]  # variant -> structured array (row, kind, flops, bytes)
     weight_bytes: np.ndarray
     peak_activation_bytes: np.ndarray
+    depth: np.ndarray  # (n, 2): fewest and most compute ops on an input-to-output path
 
     @classmethod
     def from_graphs(cls, graphs: Sequence[OpGraph]) -> "GraphTable":
         kinds = {k: i for i, k in enumerate(OP_CLASSES)}
         dt = np.dtype([("row", np.int32), ("kind", np.int8), ("flops", np.float64), ("bytes", np.float64)])
         per: dict[str, list] = {v: [] for v in VARIANTS}
-        wb, pa = [], []
+        wb, pa, depth = [], [], []
         for r, g in enumerate(graphs):
             variants = graph_variants(g)
             for v, gv in variants.items():
                 per[v].extend((r, kinds[o.kind], o.flops, o.bytes) for o in gv.ops)
             wb.append(g.weight_bytes)
             pa.append(variants["fused"].peak_activation_bytes())
-        return cls(len(graphs), {v: np.array(per[v], dtype=dt) for v in VARIANTS}, np.array(wb), np.array(pa))
+            depth.append(g.compute_depth())
+        return cls(len(graphs), {v: np.array(per[v], dtype=dt) for v in VARIANTS}, np.array(wb), np.array(pa),
+                   np.array(depth, dtype=float).reshape(-1, 2))
 
     def features(self, target: HardwareTarget, dtype: str = "fp32", variant: str = "fused") -> np.ndarray:
         """``(n, len(FEATURES))``: per-class roofline seconds at the prior efficiencies, kernel counts."""
@@ -112,8 +115,9 @@ class GraphTable:
         return out
 
     def descriptors(self) -> np.ndarray:
-        """``(n, 7)`` hardware-independent log counts: FLOPs, bytes moved and kernels of the
-        ``unfused`` and ``pruned`` variants, and weight bytes (predictor features for search)."""
+        """``(n, 9)`` hardware-independent predictor features for search: log FLOPs, bytes moved
+        and kernels of the ``unfused`` and ``pruned`` variants, log weight bytes, and the fewest
+        and most compute ops on an input-to-output path (``OpGraph.compute_depth``)."""
         cols = []
         for v in COUNTED_VARIANTS:
             a = self.ops[v]
@@ -121,7 +125,7 @@ class GraphTable:
                      np.bincount(a["row"], weights=a["bytes"], minlength=self.n),
                      np.bincount(a["row"], minlength=self.n).astype(float)]
         cols.append(self.weight_bytes)
-        return np.log1p(np.column_stack(cols))
+        return np.hstack([np.log1p(np.column_stack(cols)), self.depth])
 
     def class_counts(self) -> np.ndarray:
         """``(n, 6 * classes)`` FLOPs, bytes moved and kernels per operator class of the
@@ -133,13 +137,13 @@ class GraphTable:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # parallel builders never share a temp file
         np.savez_compressed(tmp, n=self.n, weight_bytes=self.weight_bytes, peak=self.peak_activation_bytes,
-                            **{f"ops_{v}": self.ops[v] for v in VARIANTS})
+                            depth=self.depth, **{f"ops_{v}": self.ops[v] for v in VARIANTS})
         tmp.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> "GraphTable":
         z = np.load(path)
-        return cls(int(z["n"]), {v: z[f"ops_{v}"] for v in VARIANTS}, z["weight_bytes"], z["peak"])
+        return cls(int(z["n"]), {v: z[f"ops_{v}"] for v in VARIANTS}, z["weight_bytes"], z["peak"], z["depth"])
 
 
 #: analytic graphs of spaces defined elsewhere whose graph is a chain of segments with additive

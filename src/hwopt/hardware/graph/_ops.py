@@ -22,6 +22,8 @@ OP_CLASSES = ("conv", "conv1x1", "dwconv", "gemm", "pool", "eltwise", "norm", "s
 FUSABLE = ("eltwise", "norm")
 #: classes that can absorb fused element-wise consumers
 PRODUCERS = ("conv", "conv1x1", "dwconv", "gemm", "pool")
+#: classes that hold a layer's weights and do its arithmetic (what "depth" counts)
+COMPUTE_CLASSES = ("conv", "conv1x1", "dwconv", "gemm")
 
 
 @dataclass
@@ -134,6 +136,27 @@ class OpGraph:
             if not o.inputs or any(i in live for i in o.inputs):
                 live.add(o.name)
         return any(n in live for n in self.outputs)
+
+    def compute_depth(self) -> tuple[int, int]:
+        """Fewest and most compute ops (convolutions, matrix products) on a path from the input to
+        an output, ``x * 0`` edges cut: how shallow a shortcut and how deep the deepest chain of
+        the network is, which op counts do not tell (two convolutions side by side or in series
+        count the same). ``(0, 0)`` when the output does not depend on the input."""
+        lo: dict[str, int] = {}
+        hi: dict[str, int] = {}
+        for o in self.ops:
+            if o.zero:
+                continue
+            w = int(o.kind in COMPUTE_CLASSES)
+            if not o.inputs:  # reads the graph input
+                lo[o.name], hi[o.name] = w, w
+                continue
+            live = [i for i in o.inputs if i in lo]
+            if live:
+                lo[o.name] = w + min(lo[i] for i in live)
+                hi[o.name] = w + max(hi[i] for i in live)
+        outs = [n for n in self.outputs if n in lo]
+        return (min(lo[n] for n in outs), max(hi[n] for n in outs)) if outs else (0, 0)
 
     # -- transformations ----------------------------------------------------------------
     def fused(self) -> "OpGraph":
