@@ -14,6 +14,7 @@ from hwopt.errors import ConfigError, ObjectiveError
 from hwopt.evaluators import Evaluator, parse_objectives
 from hwopt.strategies import DEFAULT_STRATEGY, get_strategy
 from hwopt.study import Progress, Study, get_executor, optimize, remeasure
+from hwopt.study._remeasure import noisy_metrics
 from hwopt.study._executors import check_backend
 
 #: the main job: ``hwopt search`` with no space or benchmark searches the trained demo super-network
@@ -185,13 +186,5 @@ def _run(st: Study, evaluator: Evaluator, strat, budget: int, progress: Progress
         enqueue=evaluator.reference_configs() if wants_refs else (),
     )
     repeats = int(st.settings.get("remeasure") or 0)  # studies from before re-measurement: none
-    if repeats and _noisy(st, evaluator):
+    if repeats and noisy_metrics(st, evaluator):
         remeasure(st, evaluator, repeats, executor=_executor(st.settings), progress=progress)
-
-
-def _noisy(st: Study, evaluator: Evaluator) -> bool:
-    """Whether any objective or constraint can come out differently when measured again: if none
-    can (MACs, cost-model estimates, accuracy on fixed data), re-measuring the front would spend
-    evaluations to confirm what is already known."""
-    names = [o.name for o in st.objectives] + [c.name for c in st.constraints]
-    return any(evaluator.is_noisy(n) for n in names)

@@ -8,7 +8,6 @@ the local CPU with the chosen runtime. The settings and machine state go to ``co
 from __future__ import annotations
 
 import copy
-
 from functools import cached_property
 from typing import Any, Sequence
 

@@ -94,6 +94,14 @@ def confirmed(study: Study) -> Confirmed:
     return Confirmed(records, F, Fc, feasible, n, original, _front(Fc, feasible))
 
 
+def noisy_metrics(study: Study, evaluator: Evaluator) -> list[str]:
+    """The study's objectives and constraints that can come out differently when measured again;
+    none (MACs, cost-model estimates, accuracy on fixed data): re-measuring would only spend
+    evaluations to confirm what is known."""
+    names = [o.name for o in study.objectives] + [c.name for c in study.constraints]
+    return [n for n in names if evaluator.is_noisy(n)]
+
+
 def remeasure(study: Study, evaluator: Evaluator, repeats: int = 1, *, executor=None,
               progress: Progress | None = None) -> int:
     """Evaluate every config on the confirmed front until it has ``repeats`` re-measurements;
@@ -102,8 +110,7 @@ def remeasure(study: Study, evaluator: Evaluator, repeats: int = 1, *, executor=
         return 0
     executor = executor or InlineExecutor()
     progress = progress or Progress()
-    names = [o.name for o in study.objectives] + [c.name for c in study.constraints]
-    noisy = [n for n in names if evaluator.is_noisy(n)]
+    noisy = noisy_metrics(study, evaluator)
     # only what can come out differently is measured again (the rest keeps its first value)
     evaluator = evaluator.restricted_to(noisy) if noisy else evaluator
     progress.stage("re-measure front")
