@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hwopt.errors import ConfigError
 from hwopt.hardware._target import HardwareTarget
 from hwopt.hardware.graph import OP_CLASSES, Op, OpGraph
 
@@ -70,8 +71,6 @@ RUNTIMES = {
 
 
 def get_runtime(name: str) -> Runtime:
-    from hwopt.errors import ConfigError
-
     if name not in RUNTIMES:
         raise ConfigError(f"unknown runtime {name!r}; valid: {', '.join(RUNTIMES)}")
     return RUNTIMES[name]
