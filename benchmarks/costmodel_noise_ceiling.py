@@ -32,16 +32,13 @@ import costmodel_shared_tables as shared  # noqa: E402  (the tables' loaders)
 
 from hwopt.hardware import load_catalog  # noqa: E402
 from hwopt.hardware import _calibration as calib  # noqa: E402
+from hwopt.hardware._evaluate import metrics  # noqa: E402
 from hwopt.hardware._features import VARIANTS, graph_table  # noqa: E402
 from hwopt.hardware._roofline import DTYPE_BYTES  # noqa: E402
 
 DEVICES = {"nb201": ("pixel2", "pixel3", "essential_ph1", "samsung_a50", "samsung_s7", "raspi4", "xeon_gold_6240",
                      "xeon_silver_4114"),
            "fbnet": ("pixel2", "pixel3", "essential_ph1", "samsung_a50", "samsung_s7", "raspi4")}
-
-
-def _within(p: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.abs(p / y - 1) <= 0.1
 
 
 def _cost_model_cv(feats: dict[str, np.ndarray], y: np.ndarray, folds: KFold) -> np.ndarray:
@@ -51,7 +48,8 @@ def _cost_model_cv(feats: dict[str, np.ndarray], y: np.ndarray, folds: KFold) ->
         best, best_w = None, -1.0
         for cand in calib._candidates({v: f[train] for v, f in feats.items()}, y[train], calib.LAMBDAS, False):
             theta = calib._robust_solve(cand.X, y[train], cand.lam, cand.shared)
-            w = float(np.mean(_within(np.maximum(cand.X @ theta, 1e-9), y[train])))
+            p = np.maximum(cand.X @ theta, 1e-9)
+            w = metrics(y[train], p, p, p)["within_10pct"]
             if w > best_w:
                 best, best_w = (cand, theta), w
         cand, theta = best
@@ -83,7 +81,8 @@ def main() -> None:
             target = cat.get(dev)
             T = graph_table(space, cfgs, 1, dtype_bytes=DTYPE_BYTES[target.default_dtype])
             cm = _cost_model_cv({v: T.features(target, target.default_dtype, v)[rows] for v in VARIANTS}, y, folds)
-            cells = [f"{np.mean(_within(p, y)) * 100:.1f}% / {np.mean(np.abs(p / y - 1)) * 100:.1f}%" for p in (gb, cm)]
+            scores = [metrics(y, p, p, p) for p in (gb, cm)]
+            cells = [f"{m['within_10pct'] * 100:.1f}% / {m['mape'] * 100:.1f}%" for m in scores]
             print(f"| {table} | {dev} | {cells[0]} | {cells[1]} |", flush=True)
 
 
