@@ -231,3 +231,16 @@ def test_a_device_without_fp32_defaults_to_its_own_type(capsys):
     assert main(["estimate", "nb201", "--config", ARCH, "--hardware", "edgetpu", "--dtype", "fp32"]) == 2
     err = capsys.readouterr().err
     assert "no peak for dtype 'fp32'" in err and err.count("\n") == 1
+
+
+def test_a_malformed_table_row_names_its_value(tmp_path, capsys):
+    """One bad architecture among good ones: one error line that shows the value, not a
+    JSON parser's message about position 0."""
+    import pandas as pd
+
+    pd.DataFrame({"arch": [ARCH, "resnet18"], "latency_ms": [1.0, 2.0]}).to_csv(tmp_path / "t.csv", index=False)
+    assert main(["costmodel", "evaluate", "--table", str(tmp_path / "t.csv"), "--space", "nb201",
+                 "--hardware", "raspi4", "--calibrate", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: column 'arch', value 'resnet18': not a NAS-Bench-201 arch string")
+    assert err.count("\n") == 1

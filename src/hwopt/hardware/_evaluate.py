@@ -94,8 +94,7 @@ def read_table(path: str | Path, space: Any = None, metric: str = "latency_ms", 
         if col is None:
             raise ConfigError(f"table needs one of the columns {', '.join(CONFIG_COLUMNS)} (use --configs to join "
                               f"one), or a {MODEL_COLUMN!r} column of ONNX files without a space")
-        raw = df[col].tolist()
-        configs = [space.space.canonical(space.parse_config(json.loads(v) if col == "op_idx" else v)) for v in raw]
+        configs = [_parse_row(space, col, v) for v in df[col].tolist()]
         graphs = graph_table(space, configs, batch, dtype_bytes=dtype_bytes)
         live = None if keep_constant else _input_dependent(space, configs, batch)
     keep = np.isfinite(y) & (y > 0)
@@ -104,6 +103,15 @@ def read_table(path: str | Path, space: Any = None, metric: str = "latency_ms", 
     dropped = int((~keep).sum())
     idx = np.where(keep)[0]
     return MeasuredTable([configs[i] for i in idx], y[idx], batch, _subset(graphs, idx), dropped)
+
+
+def _parse_row(space: Any, col: str, value: Any) -> dict:
+    """The canonical config of one table row; a malformed one is named in the error."""
+    try:
+        return space.space.canonical(space.parse_config(json.loads(value) if col == "op_idx" else value))
+    except (ConfigError, ValueError, TypeError) as exc:
+        shown = str(value) if len(str(value)) <= 60 else str(value)[:57] + "..."
+        raise ConfigError(f"column {col!r}, value {shown!r}: {exc}") from None
 
 
 def _onnx_models(df: Any, folder: Path, batch: int,

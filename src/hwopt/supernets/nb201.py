@@ -31,7 +31,7 @@ class NB201Space(ImageModelSpace):
         super().__init__(nb201_space(), num_classes, resolution)
 
     def parse_config(self, obj: Any) -> Config:
-        if isinstance(obj, str) and obj.strip().startswith("|"):
+        if isinstance(obj, str) and not obj.strip().startswith("{"):
             return arch_to_config(obj)
         return super().parse_config(obj)
 
