@@ -24,8 +24,7 @@ best loss cannot be told apart, and picking one by that noise costs accuracy.
 
 An optional residual predictor (``residual=True``; kernel ridge regression on the standardised
 log features, RBF kernel, hyper-parameters by LOO) joins the candidates with a 25% handicap.
-It is off by default: on the shared tables it lowered both the ±10% share and the interval
-coverage (docs/costmodel.md).
+It is off by default: on the shared tables it buys nothing measurable (docs/costmodel.md).
 
 Intervals are jackknife+ (Barber et al. 2021) on log latency: with the n leave-one-out models
 ``f_-i`` and their residuals ``R_i = |log(y_i / f_-i(x_i))|``, the 80% interval at ``x`` runs
