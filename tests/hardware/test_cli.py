@@ -244,3 +244,41 @@ def test_a_malformed_table_row_names_its_value(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: column 'arch', value 'resnet18': not a NAS-Bench-201 arch string")
     assert err.count("\n") == 1
+
+
+def test_energy_tables_and_their_calibrations(tmp_path, capsys, monkeypatch):
+    """An energy column: the spec-sheet prediction is the power model's energy (the same number
+    ``hwopt estimate`` prints), inside its stated interval; a calibration fitted on energy is not
+    used for latency estimates; a column the spec sheet cannot predict needs --calibrate N."""
+    import pandas as pd
+
+    from hwopt.hardware import _calibration, _features, estimate_graph, resolve_hardware
+    from hwopt.hardware._evaluate import read_table, spec_prediction
+    from hwopt.supernets import get_space
+
+    monkeypatch.setattr(_features, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(_calibration, "calibrations_dir", lambda: tmp_path / "cal")
+    space, target = get_space("nb201"), resolve_hardware("jetson_tx2")
+    df = pd.read_csv(_synthetic_table(tmp_path)).query("device == 'pi'")
+    df = df.assign(energy_mj=df.latency_ms * 7.0, power_w=7.0).drop(columns="latency_ms")
+    df.to_csv(tmp_path / "e.csv", index=False)
+    table = read_table(tmp_path / "e.csv", space, "energy_mj")
+    rows = np.arange(3)
+    pred, lo, hi = spec_prediction(table, table.features(target), rows, target)
+    for i in rows:
+        e = estimate_graph(space.op_graph(table.configs[i]), target)
+        assert pred[i] == pytest.approx(e.energy_mj, rel=1e-9)
+        assert lo[i] < e.latency_ms * target.tdp_w and lo[i] < pred[i] < hi[i]
+    args = ["costmodel", "evaluate", "--table", str(tmp_path / "e.csv"), "--space", "nb201", "--hardware", "jetson_tx2",
+            "--json"]
+    assert main(args + ["--metric", "energy_mj", "--calibrate", "0"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == len(table.y)
+    assert main(args + ["--metric", "energy_mj", "--calibrate", "20", "--save", "tx2-energy"]) == 0
+    assert json.loads(capsys.readouterr().out)["mape"] < 0.1
+    assert main(["estimate", "nb201", "--config", ARCH, "--hardware", "jetson_tx2", "--calibration", "tx2-energy"]) == 2
+    assert "fitted on 'energy_mj'" in capsys.readouterr().err
+    assert main(args + ["--metric", "power_w", "--calibrate", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "no spec-sheet estimate for column 'power_w'" in err and err.count("\n") == 1
+    assert main(args + ["--calibrate", "0"]) == 2
+    assert "--metric" in capsys.readouterr().err

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         feats = table.features(target, args.dtype)
         cal = fit_calibration({v: f[idx] for v, f in feats.items()}, table.y[idx], target.name,
                               residual=args.residual)
-        cal.batch_size, cal.dtype, cal.space = table.batch_size, args.dtype, space_name
+        cal.batch_size, cal.dtype, cal.space, cal.metric = table.batch_size, args.dtype, space_name, table.metric
         path = save_calibration(cal, args.name)
         print(f"saved calibration {args.name!r} ({n} models; {len(cal.components)} cost models averaged, heaviest "
               f"{cal.components[0]['weight']:.0%} runtime variant {cal.variant}; LOO MAPE {cal.loo_mape:.3f}) to {path}")

@@ -155,6 +155,8 @@ class Calibration:
     batch_size: int | None = None
     dtype: str = "fp32"
     space: str = ""
+    #: the measured column it was fitted on (estimates use latency calibrations only)
+    metric: str = "latency_ms"
     #: jackknife+: per left-out point its averaged leave-one-out models (as ``components``), and
     #: the signed log residuals
     jackknife: list[list[dict[str, Any]]] = field(default_factory=list)

@@ -100,9 +100,7 @@ def estimate_graph(graph: OpGraph, target: HardwareTarget, batch_size: int = 1, 
     fused = g if variant == "fused" else graph_variant(graph, "fused")
     times = op_times(g, target, dtype, runtime)
     if calibration is not None:
-        if calibration.hardware and calibration.hardware != target.name:
-            raise ConfigError(f"calibration {cal_name or ''!r} was fitted for hardware {calibration.hardware!r}, "
-                              f"not {target.name!r}")
+        check_calibration(calibration, cal_name, target)
         feats = features_of(graph, target, dtype)
         pred, lo, hi = calibration.predict_interval(feats)
         latency, interval = float(pred[0]), (float(lo[0]), float(hi[0]))
@@ -152,9 +150,14 @@ def busy_seconds(graph: OpGraph, target: HardwareTarget, dtype: str = "fp32") ->
     return sum(max(o.flops / peak, o.bytes / bw) for o in graph.ops)
 
 
+def idle_power(target: HardwareTarget) -> float:
+    """The power model's ``P_idle`` (W): the catalog's ``idle_w``, else a share of TDP."""
+    return target.idle_w if target.idle_w is not None else IDLE_SHARE * target.tdp_w
+
+
 def _power_energy(target: HardwareTarget, latency_ms: np.ndarray, busy_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Power (W) and energy (mJ) of the module docstring's power model; needs ``target.tdp_w``."""
-    idle = target.idle_w if target.idle_w is not None else IDLE_SHARE * target.tdp_w
+    idle = idle_power(target)
     with np.errstate(divide="ignore", invalid="ignore"):
         u = np.where(latency_ms > 0, np.clip(busy_s / (latency_ms / 1e3), 0.0, 1.0), 0.0)
     power = idle + (target.tdp_w - idle) * u
@@ -222,6 +225,16 @@ COST_METRICS = {"latency": "latency_ms", "energy": "energy_mj", "memory": "memor
 _NEEDS = {"energy": ("tdp_w", "TDP"), "cost": ("price_per_hour_usd", "price per hour")}
 
 
+def check_calibration(cal: Calibration, name: str | None, target: HardwareTarget) -> None:
+    """Refuse a calibration fitted for another hardware target, or on a column other than latency
+    in milliseconds (an energy calibration is for ``hwopt costmodel evaluate``, not estimates)."""
+    if cal.hardware and cal.hardware != target.name:
+        raise ConfigError(f"calibration {name or ''!r} was fitted for hardware {cal.hardware!r}, not {target.name!r}")
+    if cal.metric != "latency_ms":
+        raise ConfigError(f"calibration {name or ''!r} was fitted on {cal.metric!r}; estimates need one fitted on "
+                          "latency_ms")
+
+
 def check_cost_metric(name: str, target: HardwareTarget) -> None:
     """Refuse a cost metric ``name`` (latency, energy, ...) that ``target`` lacks the data for."""
     field, what = _NEEDS.get(name, (None, ""))
@@ -274,9 +287,8 @@ def cost_metric_rows(rows: GraphRows, X: np.ndarray, metric: str, batch_size: in
     dtype = dtype or target.default_dtype
     check_cost_metric(name, target)
     cal = load_calibration(calibration) if isinstance(calibration, str) else calibration
-    if cal is not None and cal.hardware and cal.hardware != target.name:
-        raise ConfigError(f"calibration {calibration if isinstance(calibration, str) else ''!r} was fitted for "
-                          f"hardware {cal.hardware!r}, not {target.name!r}")
+    if cal is not None:
+        check_calibration(cal, calibration if isinstance(calibration, str) else None, target)
     width = DTYPE_BYTES.get(dtype, 4)
     if name == "memory":
         W = rows.sums(X, lambda g: [g.weight_bytes], "weight bytes", batch_size, width)

@@ -24,6 +24,9 @@ from hwopt.hardware._roofline import get_runtime
 from hwopt.hardware._target import HardwareTarget
 
 CONFIG_COLUMNS = ("arch", "config", "ops", "op_idx")
+#: measured columns the spec sheet alone can predict: name -> (quantity, factor from ms / mJ)
+SPEC_METRICS = {"latency_ms": ("latency", 1.0), "latency_s": ("latency", 1e-3), "latency_us": ("latency", 1e3),
+                "energy_mj": ("energy", 1.0), "energy_j": ("energy", 1e-3), "energy_uj": ("energy", 1e3)}
 #: the column of a table of ONNX files
 MODEL_COLUMN = "model"
 
@@ -37,6 +40,7 @@ class MeasuredTable:
     batch_size: int
     graphs: GraphTable
     dropped: int = 0
+    metric: str = "latency_ms"
 
     def features(self, target: HardwareTarget, dtype: str = "fp32") -> dict[str, np.ndarray]:
         return {v: self.graphs.features(target, dtype, v) for v in VARIANTS}
@@ -65,7 +69,8 @@ def read_table(path: str | Path, space: Any = None, metric: str = "latency_ms", 
             raise ConfigError(f"{configs_file} shares no id column with {path}")
         df = df.merge(extra, on=on)
     if metric not in df.columns:
-        raise ConfigError(f"table has no column {metric!r}; columns: {', '.join(map(str, df.columns))}")
+        raise ConfigError(f"table has no column {metric!r} (name the measured column with --metric); "
+                          f"columns: {', '.join(map(str, df.columns))}")
     if device is not None:
         if "device" not in df.columns:
             raise ConfigError("--device given but the table has no 'device' column")
@@ -102,7 +107,7 @@ def read_table(path: str | Path, space: Any = None, metric: str = "latency_ms", 
         keep &= live
     dropped = int((~keep).sum())
     idx = np.where(keep)[0]
-    return MeasuredTable([configs[i] for i in idx], y[idx], batch, _subset(graphs, idx), dropped)
+    return MeasuredTable([configs[i] for i in idx], y[idx], batch, _subset(graphs, idx), dropped, metric)
 
 
 def _parse_row(space: Any, col: str, value: Any) -> dict:
@@ -167,6 +172,28 @@ def metrics(y: np.ndarray, pred: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> 
     }
 
 
+def spec_prediction(table: MeasuredTable, feats: dict[str, np.ndarray], rows: np.ndarray, target: HardwareTarget,
+                    dtype: str = "fp32", runtime: str = "compiled") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Spec-sheet prediction of ``table.metric`` for ``rows`` with its interval: latency as
+    ``runtime`` runs the models, energy as the power model of ``hardware._estimate`` turns that
+    latency into joules. Energy's interval is what latency's allows at idle power (low end) and at
+    TDP (high end), as the power model is not calibrated."""
+    from hwopt.hardware._estimate import _power_energy, check_cost_metric, idle_power
+
+    if table.metric not in SPEC_METRICS:
+        raise ConfigError(f"no spec-sheet estimate for column {table.metric!r} (known: {', '.join(SPEC_METRICS)}); "
+                          "calibrate on measured rows instead (--calibrate N)")
+    quantity, factor = SPEC_METRICS[table.metric]
+    rt = get_runtime(runtime)
+    ms = spec_seconds({v: f[rows] for v, f in feats.items()}, target.kind, runtime) * 1e3
+    lo, hi = ms * rt.spec_interval[0], ms * rt.spec_interval[1]
+    if quantity == "energy":
+        check_cost_metric("energy", target)
+        busy = table.graphs.busy_seconds(target, dtype, rt.variant)[rows]
+        ms, lo, hi = _power_energy(target, ms, busy)[1], lo * idle_power(target), hi * target.tdp_w
+    return ms * factor, lo * factor, hi * factor
+
+
 def evaluate(table: MeasuredTable, target: HardwareTarget, calibrate: int = 20, seed: int = 0,
              dtype: str = "fp32", residual: bool = False,
              runtime: str = "compiled") -> tuple[dict[str, float], Calibration | None]:
@@ -180,12 +207,9 @@ def evaluate(table: MeasuredTable, target: HardwareTarget, calibrate: int = 20, 
     cal_idx = rng.choice(n, calibrate, replace=False) if calibrate else np.array([], int)
     test = np.setdiff1d(np.arange(n), cal_idx)
     if calibrate == 0:
-        pred = spec_seconds({v: f[test] for v, f in feats.items()}, target.kind, runtime) * 1e3
-        lo, hi = get_runtime(runtime).spec_interval
-        out = metrics(table.y[test], pred, pred * lo, pred * hi)
-        return out, None
+        return metrics(table.y[test], *spec_prediction(table, feats, test, target, dtype, runtime)), None
     cal = fit_calibration({v: f[cal_idx] for v, f in feats.items()}, table.y[cal_idx], target.name,
                           residual=residual)
-    cal.batch_size, cal.dtype = table.batch_size, dtype
+    cal.batch_size, cal.dtype, cal.metric = table.batch_size, dtype, table.metric
     pred, lo, hi = cal.predict_interval({v: f[test] for v, f in feats.items()})
     return metrics(table.y[test], pred, lo, hi), cal

@@ -114,6 +114,13 @@ class GraphTable:
         np.add.at(out, (a["row"], COUNT_COL0 + a["kind"].astype(np.int64)), 1.0)
         return out
 
+    def busy_seconds(self, target: HardwareTarget, dtype: str = "fp32", variant: str = "fused") -> np.ndarray:
+        """``(n,)``: seconds the bottleneck resource would be busy at its spec-sheet peak (the
+        power model's ``u``, ``hardware._estimate.busy_seconds`` of every row)."""
+        a = self.ops[variant]
+        t = np.maximum(a["flops"] / target.peak_flops(dtype), a["bytes"] / target.bandwidth_bytes_per_s)
+        return np.bincount(a["row"], weights=t, minlength=self.n)
+
     def descriptors(self) -> np.ndarray:
         """``(n, 9)`` hardware-independent predictor features for search: log FLOPs, bytes moved
         and kernels of the ``unfused`` and ``pruned`` variants, log weight bytes, and the fewest
