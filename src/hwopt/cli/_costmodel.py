@@ -19,7 +19,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    "(with --space) or a 'model' column of ONNX files (paths relative to the table)")
     p.add_argument("--space", help="model space of the table's configs (nb201, fbnet, ofa-mbv3, ...); "
                    "leave out for a table of ONNX files")
-    p.add_argument("--metric", default="latency_ms", help="measured column (default latency_ms)")
+    p.add_argument("--metric", default="latency_ms",
+                   help="measured column (default latency_ms; the spec sheet alone predicts latency_ms|s|us and "
+                        "energy_mj|j|uj, any positive column calibrates)")
     p.add_argument("--hardware", required=True, help="catalog name or alias of the measured device, or 'local'")
     p.add_argument("--device", help="keep only rows with this value in the table's 'device' column")
     p.add_argument("--batch-size", type=int, help="keep only rows with this batch_size (and build graphs at it)")
