@@ -95,7 +95,8 @@ def test_leverage_is_the_hat_matrix_of_the_relative_fit(synthetic):
     X = _design(feats["fused"][:20], [FLOPS_COL, WEIGHTS_COL, NOPS_COL])
     cand = _Candidate("fused", [FLOPS_COL, WEIGHTS_COL, NOPS_COL], -1.0, X, np.zeros(0, dtype=int))
     theta = cand.fit(y[:20], np.arange(20))[0]
-    A = X / y[:20, None]
+    # the intercept is free; a slope fitted to zero sits on its constraint and does not count
+    A = (X / y[:20, None])[:, [0] + [j for j in range(1, X.shape[1]) if theta[j] > 0]]
     h = _leverage(cand, theta, y[:20])[1]
     np.testing.assert_allclose(h, np.diag(A @ np.linalg.pinv(A)), atol=1e-9)
     assert h.sum() == pytest.approx(np.linalg.matrix_rank(A))
@@ -219,3 +220,64 @@ def test_cached_graph_tables_are_keyed_by_the_space_options_and_the_graph_code(t
     monkeypatch.setattr(_features, "_graph_code", lambda space: "other")
     _features.graph_table(narrow, configs)
     assert len(list(tmp_path.iterdir())) == 4
+
+
+def test_many_measurements_are_cross_validated_in_folds(synthetic, tmp_path, monkeypatch):
+    """Beyond LOO_MAX measurements the nested leave-one-out (~12 n^2 fits) gives way to CV+ over
+    FOLDS folds: 160 measurements calibrate in seconds, every residual belongs to one fold's
+    models, the intervals still hold about 80% of held-out points, and the folds survive a save."""
+    from hwopt.hardware import _calibration
+
+    monkeypatch.setattr(_calibration, "calibrations_dir", lambda: tmp_path)
+    feats, y = synthetic
+    cal_idx, test = _split(len(y), 160, 0)
+    cal = fit_calibration({v: f[cal_idx] for v, f in feats.items()}, y[cal_idx], "Raspberry-Pi-4")
+    assert len(cal.jackknife) == _calibration.FOLDS and sorted(set(cal.folds)) == list(range(_calibration.FOLDS))
+    assert len(cal.folds) == len(cal.loo_residuals) == 160
+    held = {v: f[test] for v, f in feats.items()}
+    pred, lo, hi = cal.predict_interval(held)
+    assert np.mean(np.abs(pred / y[test] - 1)) < 0.06
+    assert 0.7 <= np.mean((y[test] >= lo) & (y[test] <= hi)) <= 0.95
+    save_calibration(cal, "many")
+    np.testing.assert_allclose(load_calibration("many").predict_interval(held), (pred, lo, hi))
+    monkeypatch.setattr(_calibration, "INTERVAL_CELLS", 7 * 160)  # blocks of 7 rows: the same bounds
+    np.testing.assert_allclose(cal.predict_interval(held), (pred, lo, hi))
+    small = fit_calibration({v: f[cal_idx[:20]] for v, f in feats.items()}, y[cal_idx[:20]])
+    assert small.folds == [] and len(small.jackknife) == 20  # jackknife+: one model set per point
+
+
+def test_the_aggregate_model_keeps_its_slopes_non_negative(synthetic):
+    """Two nearly collinear costs (FLOPs and weight bytes of NB201 cells) let signed least squares
+    trade a large positive slope for a large negative one, which extrapolates below zero; the
+    aggregate family keeps a free intercept but no negative slope."""
+    from hwopt.hardware._calibration import _Candidate, _design
+    from hwopt.hardware._features import FLOPS_COL, WEIGHTS_COL
+
+    feats, y = synthetic
+    cols = [FLOPS_COL, WEIGHTS_COL, NOPS_COL]
+    X = _design(feats["pruned"], cols)
+    cand = _Candidate("pruned", cols, -1.0, X, np.zeros(0, dtype=int))
+    negative = 0
+    for seed in range(20):
+        idx = np.random.default_rng(seed).choice(len(y), 8, replace=False)
+        theta = cand.fit(y, idx)[0]
+        assert np.all(theta[1:] >= 0)
+        signed = np.linalg.lstsq(X[idx] / y[idx, None], np.ones(len(idx)), rcond=None)[0]
+        negative += bool(np.any(signed[1:] < 0))
+    assert negative > 0  # the data do tempt signed least squares into negative slopes
+
+
+def test_a_model_predicting_no_positive_latency_leaves_the_average():
+    from hwopt.hardware._calibration import _log_predict
+    from hwopt.hardware._features import FLOPS_COL, WEIGHTS_COL
+
+    F = np.zeros((2, len(FEATURES)))
+    F[:, FLOPS_COL] = [1e-3, 1e-6]  # seconds: 1 ms and 1 us of arithmetic
+    F[:, WEIGHTS_COL] = [1e-3, 1e-6]
+    sane = {"variant": "fused", "columns": [FLOPS_COL], "theta": [0.1, 1.0], "krr": {}, "weight": 0.3}
+    wild = {"variant": "fused", "columns": [FLOPS_COL, WEIGHTS_COL], "theta": [-0.5, 2.0, 0.0], "krr": {},
+            "weight": 0.7}
+    got = _log_predict([sane, wild], {"fused": F})
+    # row 0: both positive (1.1 ms and 1.5 ms), weighted; row 1: the wild model is negative there
+    assert got[0] == pytest.approx(0.3 * np.log(1.1) + 0.7 * np.log(1.5))
+    assert got[1] == pytest.approx(np.log(0.1 + 1e-3))

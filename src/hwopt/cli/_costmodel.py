@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         cal.batch_size, cal.dtype, cal.space, cal.metric = table.batch_size, args.dtype, space_name, table.metric
         path = save_calibration(cal, args.name)
         print(f"saved calibration {args.name!r} ({n} models; {len(cal.components)} cost models averaged, heaviest "
-              f"{cal.components[0]['weight']:.0%} runtime variant {cal.variant}; LOO MAPE {cal.loo_mape:.3f}) to {path}")
+              f"{cal.components[0]['weight']:.0%} runtime variant {cal.variant}; cross-validated MAPE {cal.loo_mape:.3f}) to {path}")
         return 0
     scores, cal = evaluate(table, target, args.calibrate, args.seed, args.dtype, args.residual, args.runtime)
     scores["dropped_constant"] = table.dropped

@@ -11,7 +11,8 @@ Candidate models, per runtime variant (``unfused`` / ``fused`` / ``pruned``, see
 the calibrated inverse efficiency of that class relative to the prior, ``g`` the per-kernel
 overhead and ``b0`` a fixed per-inference overhead; ``k_c`` is a time per kernel of class ``c``,
 for devices where launches, not work, set the time (GPUs at batch 1). Every fit minimises
-*relative* squared error; all but the aggregate family are non-negative, and the first two add a
+*relative* squared error; every coefficient is non-negative but the aggregate family's intercept
+(a runtime can run a model's ops faster than their sum), and the first two add a
 ridge penalty pulling every ``a_c`` toward one shared scale (fitted first): with few
 measurements the classes share strength, with many they separate. Every fit is robust: three
 Huber IRLS steps (MAD scale, c = 1.345) down-weight measurements far off the model, because phones and
@@ -25,6 +26,11 @@ best loss cannot be told apart, and picking one by that noise costs accuracy.
 An optional residual predictor (``residual=True``; kernel ridge regression on the standardised
 log features, RBF kernel, hyper-parameters by LOO) joins the candidates with a 25% handicap.
 It is off by default: on the shared tables it buys nothing measurable (docs/costmodel.md).
+
+Up to ``LOO_MAX`` (50) measurements, "leave-one-out" below means each point left out on its
+own; beyond that, each of ``FOLDS`` (10) folds (CV+, the K-fold form of the same interval,
+Barber et al. 2021): the nested leave-one-out costs ~12 n^2 fits (75 s at 200 measurements),
+the folds ~1,500 at any n (a whole 15,000-row table in seconds).
 
 Intervals are jackknife+ (Barber et al. 2021) on log latency: with the n leave-one-out models
 ``f_-i`` and their residuals ``R_i = |log(y_i / f_-i(x_i))|``, the 80% interval at ``x`` runs
@@ -54,13 +60,29 @@ from hwopt.errors import ConfigError
 
 LAMBDAS = (0.01, 0.1, 1.0, 10.0, math.inf)
 NESTED_TOP = 12
+#: up to this many measurements every point is left out on its own (jackknife+); beyond it the
+#: points are split into FOLDS folds (CV+), because the nested leave-one-out costs ~12 n^2 fits
+#: (4 s at 50 measurements, 75 s at 200, hours at thousands)
+LOO_MAX = 50
+FOLDS = 10
+#: intervals are computed in blocks of (prediction rows x measurements) of at most this many
+#: cells (80 MB of float64), so a calibration on thousands of models predicts thousands more
+INTERVAL_CELLS = 10_000_000
+
+
+def _folds(n: int) -> np.ndarray:
+    """The fold of each of ``n`` measurements: its own up to LOO_MAX, else FOLDS seeded folds."""
+    if n <= LOO_MAX:
+        return np.arange(n)
+    return np.random.default_rng(0).permutation(n) % FOLDS
 
 
 def _solve(X: np.ndarray, y: np.ndarray, lam: float, shared: np.ndarray | None = None,
            a0: float | None = None, weights: np.ndarray | None = None) -> np.ndarray:
     """Non-negative relative least squares; ``shared`` = indices of class columns tied by ridge.
 
-    ``lam < 0`` means plain (signed) relative least squares, for the 4-parameter aggregate model.
+    ``lam < 0`` means a free (possibly negative) intercept and non-negative slopes, for the
+    4-parameter aggregate model.
     """
     from scipy.optimize import nnls
 
@@ -68,7 +90,9 @@ def _solve(X: np.ndarray, y: np.ndarray, lam: float, shared: np.ndarray | None =
     A = X * (sw / y)[:, None]
     b = sw
     if lam < 0:
-        return np.linalg.lstsq(A, b, rcond=None)[0]
+        # free intercept (the difference of two non-negative ones), non-negative slopes
+        sol = nnls(np.hstack([A[:, :1], -A[:, :1], A[:, 1:]]), b)[0]
+        return np.r_[sol[0] - sol[1], sol[2:]]
     if shared is not None and len(shared) and not math.isinf(lam) and a0 is None:
         a0 = _solve(X, y, math.inf, shared, weights=weights)[shared[0]]
     if shared is not None and len(shared) and math.isinf(lam):
@@ -161,6 +185,8 @@ class Calibration:
     #: the signed log residuals
     jackknife: list[list[dict[str, Any]]] = field(default_factory=list)
     loo_residuals: list[float] = field(default_factory=list)
+    #: CV+: the entry of ``jackknife`` (the fold's models) of each residual; empty: one each
+    folds: list[int] = field(default_factory=list)
     #: leverage: ``h(x) = a Q a^T`` with ``a = design(x) / prediction(x)`` (empty: not normalised)
     leverage_q: list[list[float]] = field(default_factory=list)
     #: the averaged models, ``{"variant", "columns", "theta", "krr", "weight"}``, heaviest first:
@@ -191,20 +217,24 @@ class Calibration:
     def predict_interval(self, features: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pred, X, unseen = self._point(features)
         widen = 1.0 + self.extrapolation(X, pred) + unseen / pred
-        if self.jackknife:
-            # jackknife+: combine every leave-one-out model's prediction at x with its residual
-            F = np.column_stack([_log_predict(models, features) for models in self.jackknife])
-            R = np.abs(np.asarray(self.loo_residuals))[None, :]
-            if self.leverage_q:
-                R = R * np.sqrt(1.0 + self.leverage(X, pred))[:, None]
-            n = F.shape[1]
-            alpha = 1 - self.coverage
-            k_lo = int(math.floor(alpha * (n + 1)))
-            k_hi = int(math.ceil((1 - alpha) * (n + 1)))
-            if k_lo >= 1 and k_hi <= n:
-                lo = np.sort(F - R, axis=1)[:, k_lo - 1] - np.log(pred)
-                hi = np.sort(F + R, axis=1)[:, k_hi - 1] - np.log(pred)
-                return pred, pred * np.exp(np.minimum(lo, 0) * widen), pred * np.exp(np.maximum(hi, 0) * widen)
+        R = np.abs(np.asarray(self.loo_residuals))
+        n = len(R)
+        alpha = 1 - self.coverage
+        k_lo = int(math.floor(alpha * (n + 1)))
+        k_hi = int(math.ceil((1 - alpha) * (n + 1)))
+        if self.jackknife and k_lo >= 1 and k_hi <= n:
+            # jackknife+ / CV+: combine every left-out point's model prediction at x with its residual
+            models = np.column_stack([_log_predict(m, features) for m in self.jackknife])
+            cols = np.asarray(self.folds, dtype=int) if self.folds else np.arange(n)
+            scale = np.sqrt(1.0 + self.leverage(X, pred)) if self.leverage_q else np.ones(len(pred))
+            lo, hi = np.empty(len(pred)), np.empty(len(pred))
+            step = max(1, INTERVAL_CELLS // n)  # rows at a time
+            for a in range(0, len(pred), step):
+                F, Rs = models[a:a + step][:, cols], R[None, :] * scale[a:a + step, None]
+                lo[a:a + step] = np.partition(F - Rs, k_lo - 1, axis=1)[:, k_lo - 1]
+                hi[a:a + step] = np.partition(F + Rs, k_hi - 1, axis=1)[:, k_hi - 1]
+            lo, hi = lo - np.log(pred), hi - np.log(pred)
+            return pred, pred * np.exp(np.minimum(lo, 0) * widen), pred * np.exp(np.maximum(hi, 0) * widen)
         qlo, qhi = self.residual_quantiles
         return pred, pred * np.exp(qlo * widen), pred * np.exp(qhi * widen)
 
@@ -272,16 +302,26 @@ def _unseen_ms(F: np.ndarray, columns: list[int], theta) -> np.ndarray:
 
 
 def _log_predict(models: list[dict[str, Any]], features: dict[str, np.ndarray]) -> np.ndarray:
-    """Weighted mean of the models' log predictions (ms)."""
-    out = np.zeros(len(next(iter(features.values()))))
+    """Weighted mean of the models' log predictions (ms).
+
+    A model whose linear prediction at a row is not positive (the aggregate model's negative
+    intercept under a model much smaller than any it was fitted on) says nothing there: its weight
+    goes to the others at that row. Only where every model fails does the clipped value (1e-9 ms)
+    remain."""
+    n = len(next(iter(features.values())))
+    out, weight, clipped = np.zeros(n), np.zeros(n), np.zeros(n)
     for m in models:
         F = features[m["variant"]]
         X = _design(F, m["columns"])
-        f = np.log(np.maximum(X @ np.asarray(m["theta"]) + _unseen_ms(F, m["columns"], m["theta"]), 1e-9))
+        lin = X @ np.asarray(m["theta"]) + _unseen_ms(F, m["columns"], m["theta"])
+        f = np.log(np.maximum(lin, 1e-9))
         if m["krr"]:
             f = f + _krr_predict(m["krr"], X)
-        out += m["weight"] * f
-    return out
+        ok = lin > 0
+        out += m["weight"] * f * ok
+        weight += m["weight"] * ok
+        clipped += m["weight"] * f
+    return np.where(weight > 0, out / np.maximum(weight, 1e-300), clipped)
 
 
 def _bma_weights(loss: np.ndarray, n: int) -> np.ndarray:
@@ -290,7 +330,7 @@ def _bma_weights(loss: np.ndarray, n: int) -> np.ndarray:
     ``(min loss / loss)^n``; weights under 0.1% are dropped. Why average instead of taking the
     best: with 20 shots, candidates within a few percent of the best LOO loss are
     indistinguishable, and picking one of them by that noise cost up to 9 points of ±10% share
-    in a single seed (NAS-Bench-201 gtx1080ti: a signed aggregate model won by 2.5% of loss)."""
+    in a single seed (NAS-Bench-201 gtx1080ti: an aggregate model won by 2.5% of loss)."""
     loss = np.maximum(np.asarray(loss, dtype=float), 1e-12)
     w = (loss.min() / loss) ** n
     w[w < 1e-3 * w.max()] = 0.0
@@ -341,20 +381,23 @@ class _Candidate:
         base = np.maximum(self.X[idx] @ th, 1e-9)
         return th, _krr_fit(self.X[idx], np.log(y[idx] / base), *self.krr)
 
-    def residual(self, model: tuple[np.ndarray, dict], y: np.ndarray, i: int) -> float:
+    def residuals(self, model: tuple[np.ndarray, dict], y: np.ndarray, rows: np.ndarray) -> np.ndarray:
         th, k = model
-        f = max(float(self.X[i] @ th), 1e-9)
+        f = np.log(np.maximum(self.X[rows] @ th, 1e-9))
         if k:
-            f *= math.exp(_krr_predict(k, self.X[i:i + 1])[0])
-        return math.log(y[i] / f)
+            f = f + _krr_predict(k, self.X[rows])
+        return np.log(y[rows]) - f
 
-    def loo(self, y: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, list]:
-        """Signed LOO log residuals over the points ``idx`` (and the LOO models)."""
+    def cv(self, y: np.ndarray, idx: np.ndarray, folds: np.ndarray) -> tuple[np.ndarray, list]:
+        """Signed out-of-fold log residuals over the points ``idx`` (``folds[a]``: the fold of
+        ``idx[a]``; all distinct = leave-one-out) and the model fitted without each fold, in the
+        order of ``np.unique(folds)``."""
         r, models = np.empty(len(idx)), []
-        for a, i in enumerate(idx):
-            model = self.fit(y, np.delete(idx, a))
+        for f in np.unique(folds):
+            out = folds == f
+            model = self.fit(y, idx[~out])
             models.append(model)
-            r[a] = self.residual(model, y, i)
+            r[out] = self.residuals(model, y, idx[out])
         return r, models
 
 
@@ -363,7 +406,9 @@ def _candidates(features, y, lambdas, residual) -> list[_Candidate]:
 
     per-class efficiencies + kernel count; the same plus a weight-traffic term (both
     non-negative); the aggregate roofline (FLOPs / peak, weight bytes / bandwidth, kernel
-    count) with signed coefficients (``lam = -1``), which can bend through a negative intercept;
+    count) with a free intercept and non-negative slopes (``lam = -1``), which can bend through a
+    negative intercept (slopes were signed once: with 10 shots on a phone, -4,500 x the weight
+    bytes' time predicted -637 ms for a 51 ms cell);
     and a non-negative cost per kernel of each op class, for devices where a kernel's launch,
     not its work, sets its time (FBNet on the shared tables' batch-1 GPUs: 20-shot MAPE 1.4% ->
     0.4% with it).
@@ -401,15 +446,15 @@ def fit_calibration(features: dict[str, np.ndarray], y_ms: np.ndarray, hardware:
         raise ConfigError(f"calibration needs at least 3 measured models, got {n}")
     if not np.all(np.isfinite(y)) or np.any(y <= 0):
         raise ConfigError("calibration latencies must be positive finite numbers")
-    everyone = np.arange(n)
+    everyone, folds = np.arange(n), _folds(n)
     cands = _candidates(features, y, lambdas, residual)
-    loo = [c.loo(y, everyone) for c in cands]
+    loo = [c.cv(y, everyone, folds) for c in cands]
     if residual and n >= 8:
         base = cands[int(np.argmin([_loss(r) for r, _ in loo]))]
         extra = [_Candidate(base.variant, base.columns, base.lam, base.X, base.shared, (g, rl), 1.25)
                  for g in (0.3, 1.0, 3.0) for rl in (0.3, 1.0, 3.0)]
         cands += extra
-        loo += [c.loo(y, everyone) for c in extra]
+        loo += [c.cv(y, everyone, folds) for c in extra]
     total = np.array([_loss(r) * c.penalty for c, (r, _) in zip(cands, loo)])
     # the few best candidates are averaged (the others get no weight in practice)
     top = [int(k) for k in np.argsort(total)[:NESTED_TOP]]
@@ -424,13 +469,15 @@ def fit_calibration(features: dict[str, np.ndarray], y_ms: np.ndarray, hardware:
     theta, krr = np.asarray(components[0]["theta"]), components[0]["krr"]
     loo_avg = sum(w * loo[k][0] for k, w in zip(top, weights))
     jk, r = [], np.empty(n)
-    # nested: point i's averaged model is weighted by a LOO run on the *other* points
-    for i in range(n):
-        rest = np.delete(everyone, i)
-        inner = _bma_weights([_loss(cands[k].loo(y, rest)[0]) * cands[k].penalty for k in top], n - 1)
-        jk.append([{"variant": cands[k].variant, "columns": cands[k].columns, "theta": loo[k][1][i][0].tolist(),
-                    "krr": loo[k][1][i][1], "weight": float(w)} for k, w in zip(top, inner) if w > 0])
-        r[i] = sum(w * loo[k][0][i] for k, w in zip(top, inner))
+    # nested: a fold's averaged model is weighted by a cross-validation run on the *other* points
+    for j, f in enumerate(np.unique(folds)):
+        out = folds == f
+        rest = everyone[~out]
+        inner = _bma_weights([_loss(cands[k].cv(y, rest, folds[~out])[0]) * cands[k].penalty for k in top],
+                             len(rest))
+        jk.append([{"variant": cands[k].variant, "columns": cands[k].columns, "theta": loo[k][1][j][0].tolist(),
+                    "krr": loo[k][1][j][1], "weight": float(w)} for k, w in zip(top, inner) if w > 0])
+        r[out] = sum(w * loo[k][0][out] for k, w in zip(top, inner))
     qlo, qhi = _conformal(r, alpha)
     X = best.X
     Q = np.zeros((0, 0))
@@ -442,6 +489,7 @@ def fit_calibration(features: dict[str, np.ndarray], y_ms: np.ndarray, hardware:
         residual_quantiles=(qlo, qhi), coverage=1 - alpha, x_min=X.min(0).tolist(), x_max=X.max(0).tolist(),
         n=n, loo_mape=float(np.mean(np.abs(np.exp(-loo_avg) - 1))), lam=best.lam,
         y_range=(float(y.min()), float(y.max())), krr=krr, jackknife=jk, loo_residuals=r.tolist(),
+        folds=[] if n <= LOO_MAX else folds.tolist(),
         leverage_q=Q.tolist(), components=components,
     )
 
@@ -460,8 +508,8 @@ def _leverage(cand: "_Candidate", theta: np.ndarray, y: np.ndarray,
     A = cand.X * ((np.ones_like(y) if weights is None else np.sqrt(weights)) / y)[:, None]
     p = A.shape[1]
     penalty = np.zeros((p, p))
-    if cand.lam < 0:
-        M = np.eye(p)
+    if cand.lam < 0:  # the intercept is free, slopes at zero sit on their constraint
+        M = np.eye(p)[:, [0] + [j for j in range(1, p) if theta[j] > 0]]
     else:
         active = [j for j in range(p) if theta[j] > 0]
         shared = [j for j in cand.shared if j in active]
