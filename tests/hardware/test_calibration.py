@@ -281,3 +281,12 @@ def test_a_model_predicting_no_positive_latency_leaves_the_average():
     # row 0: both positive (1.1 ms and 1.5 ms), weighted; row 1: the wild model is negative there
     assert got[0] == pytest.approx(0.3 * np.log(1.1) + 0.7 * np.log(1.5))
     assert got[1] == pytest.approx(np.log(0.1 + 1e-3))
+
+
+def test_the_residual_predictor_refuses_a_table_too_large_for_its_kernel(monkeypatch):
+    from hwopt.hardware import _calibration
+
+    monkeypatch.setattr(_calibration, "RESIDUAL_MAX", 10)
+    F = np.abs(np.random.default_rng(0).normal(size=(12, len(FEATURES)))) * 1e-3
+    with pytest.raises(ConfigError, match="at most 10 measurements, got 12"):
+        fit_calibration({"fused": F}, np.linspace(1, 2, 12), residual=True)

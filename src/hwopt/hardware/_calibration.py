@@ -29,7 +29,7 @@ It is off by default: on the shared tables it buys nothing measurable (docs/cost
 
 Up to ``LOO_MAX`` (50) measurements, "leave-one-out" below means each point left out on its
 own; beyond that, each of ``FOLDS`` (10) folds (CV+, the K-fold form of the same interval,
-Barber et al. 2021): the nested leave-one-out costs ~12 n^2 fits (75 s at 200 measurements),
+Barber et al. 2021): the nested leave-one-out costs ~12 n^2 fits (80 s at 200 measurements),
 the folds ~1,500 at any n (a whole 15,000-row table in seconds).
 
 Intervals are jackknife+ (Barber et al. 2021) on log latency: with the n leave-one-out models
@@ -62,12 +62,14 @@ LAMBDAS = (0.01, 0.1, 1.0, 10.0, math.inf)
 NESTED_TOP = 12
 #: up to this many measurements every point is left out on its own (jackknife+); beyond it the
 #: points are split into FOLDS folds (CV+), because the nested leave-one-out costs ~12 n^2 fits
-#: (4 s at 50 measurements, 75 s at 200, hours at thousands)
+#: (4 s at 50 measurements, 80 s at 200, days at thousands)
 LOO_MAX = 50
 FOLDS = 10
 #: intervals are computed in blocks of (prediction rows x measurements) of at most this many
 #: cells (80 MB of float64), so a calibration on thousands of models predicts thousands more
 INTERVAL_CELLS = 10_000_000
+#: the optional kernel-ridge residual predictor holds an n x n kernel per fit
+RESIDUAL_MAX = 2000
 
 
 def _folds(n: int) -> np.ndarray:
@@ -446,6 +448,9 @@ def fit_calibration(features: dict[str, np.ndarray], y_ms: np.ndarray, hardware:
         raise ConfigError(f"calibration needs at least 3 measured models, got {n}")
     if not np.all(np.isfinite(y)) or np.any(y <= 0):
         raise ConfigError("calibration latencies must be positive finite numbers")
+    if residual and n > RESIDUAL_MAX:
+        raise ConfigError(f"the residual predictor (kernel ridge, n x n kernel) takes at most {RESIDUAL_MAX} "
+                          f"measurements, got {n}; calibrate on fewer (--n) or without it")
     everyone, folds = np.arange(n), _folds(n)
     cands = _candidates(features, y, lambdas, residual)
     loo = [c.cv(y, everyone, folds) for c in cands]
