@@ -121,7 +121,7 @@ def estimate_graph(graph: OpGraph, target: HardwareTarget, batch_size: int = 1, 
         coverage = 0.8
     power = energy = None
     if target.tdp_w:
-        p, e = _power_energy(target, np.array([latency]), np.array([busy_seconds(g, target, dtype)]))
+        p, e = power_energy(target, np.array([latency]), np.array([busy_seconds(g, target, dtype)]))
         power, energy = float(p[0]), float(e[0])
     weights = graph.weight_bytes
     acts = fused.peak_activation_bytes()
@@ -155,7 +155,7 @@ def idle_power(target: HardwareTarget) -> float:
     return target.idle_w if target.idle_w is not None else IDLE_SHARE * target.tdp_w
 
 
-def _power_energy(target: HardwareTarget, latency_ms: np.ndarray, busy_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def power_energy(target: HardwareTarget, latency_ms: np.ndarray, busy_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Power (W) and energy (mJ) of the module docstring's power model; needs ``target.tdp_w``."""
     idle = idle_power(target)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -317,4 +317,4 @@ def cost_metric_rows(rows: GraphRows, X: np.ndarray, metric: str, batch_size: in
     if name == "cost":
         return _usd_per_million(target, latency, batch_size)
     busy = S[:, len(VARIANTS) * nf + VARIANTS.index(cal.variant if cal is not None else get_runtime(runtime).variant)]
-    return _power_energy(target, latency, busy)[1]
+    return power_energy(target, latency, busy)[1]

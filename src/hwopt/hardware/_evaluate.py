@@ -178,7 +178,7 @@ def spec_prediction(table: MeasuredTable, feats: dict[str, np.ndarray], rows: np
     ``runtime`` runs the models, energy as the power model of ``hardware._estimate`` turns that
     latency into joules. Energy's interval is what latency's allows at idle power (low end) and at
     TDP (high end), as the power model is not calibrated."""
-    from hwopt.hardware._estimate import _power_energy, check_cost_metric, idle_power
+    from hwopt.hardware._estimate import check_cost_metric, idle_power, power_energy
 
     if table.metric not in SPEC_METRICS:
         raise ConfigError(f"no spec-sheet estimate for column {table.metric!r} (known: {', '.join(SPEC_METRICS)}); "
@@ -190,7 +190,7 @@ def spec_prediction(table: MeasuredTable, feats: dict[str, np.ndarray], rows: np
     if quantity == "energy":
         check_cost_metric("energy", target)
         busy = table.graphs.busy_seconds(target, dtype, rt.variant)[rows]
-        ms, lo, hi = _power_energy(target, ms, busy)[1], lo * idle_power(target), hi * target.tdp_w
+        ms, lo, hi = power_energy(target, ms, busy)[1], lo * idle_power(target), hi * target.tdp_w
     return ms * factor, lo * factor, hi * factor
 
 
